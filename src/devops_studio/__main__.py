@@ -1,0 +1,3 @@
+from devops_studio.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per `devops-studio` sub-command."""
