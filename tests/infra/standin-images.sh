@@ -41,6 +41,28 @@ debian_mirror() {
 MIRROR=$(debian_mirror)
 mkdir -p "$CACHE"
 
+# A minbase bookworm tree, made once and shared by every stand-in.
+base_tree() {
+    [ -s "$CACHE/base.tar" ] && return
+    root=$(mktemp -d "$CACHE/root-base.XXXXXX")
+    echo "standin-images.sh: debootstrap minbase bookworm from $MIRROR"
+    debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$CACHE/base.debootstrap.log" 2>&1 \
+        || { tail -n 30 "$CACHE/base.debootstrap.log" >&2; rm -rf "$root"; exit 1; }
+    tar -C "$root" -cf "$CACHE/base.tar.part" .
+    mv "$CACHE/base.tar.part" "$CACHE/base.tar"
+    rm -rf "$root"
+}
+
+# Certificate authorities this machine added to its trust store (a TLS-inspecting proxy in front of
+# the package registries, for instance) are trusted inside the stand-ins too, so `pip install` and
+# `npm ci` in the app's Dockerfile reach the registries exactly as the machine does.
+trust_machine_cas() {
+    if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+        cp /usr/local/share/ca-certificates/*.crt "$1/usr/local/share/ca-certificates/"
+        chroot "$1" update-ca-certificates >/dev/null 2>&1
+    fi
+}
+
 # build NAME TAG PACKAGES CUSTOMISE-FUNCTION IMPORT-CHANGES...
 build() {
     name=$1; tag=$2; packages=$3; customise=$4; shift 4
@@ -51,11 +73,25 @@ build() {
     fi
     tarball="$CACHE/$name-$tag.tar"
     if [ ! -s "$tarball" ]; then
+        base_tree
         root=$(mktemp -d "$CACHE/root-$name.XXXXXX")
-        echo "standin-images.sh: debootstrap $name ($packages) from $MIRROR"
-        debootstrap --variant=minbase --include="$packages" bookworm "$root" "$MIRROR" \
-            >"$CACHE/$name.debootstrap.log" 2>&1 \
-            || { tail -n 30 "$CACHE/$name.debootstrap.log" >&2; rm -rf "$root"; exit 1; }
+        tar -C "$root" -xf "$CACHE/base.tar"
+        echo "standin-images.sh: installing $packages into the $name stand-in"
+        # No daemons start inside the chroot.
+        printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+        chmod 755 "$root/usr/sbin/policy-rc.d"
+        mount -t proc proc "$root/proc"
+        # shellcheck disable=SC2086
+        if ! chroot "$root" sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $packages" \
+                >"$CACHE/$name.apt.log" 2>&1; then
+            umount "$root/proc"
+            tail -n 30 "$CACHE/$name.apt.log" >&2
+            rm -rf "$root"
+            exit 1
+        fi
+        umount "$root/proc"
+        rm -f "$root/usr/sbin/policy-rc.d"
+        trust_machine_cas "$root"
         "$customise" "$root"
         rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
         tar -C "$root" -cf "$tarball.part" .
@@ -134,15 +170,19 @@ customise_nginx() {
 }
 
 BASE_PATH=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# pip and node read the system trust store only when told to.
+CA_FILE=/etc/ssl/certs/ca-certificates.crt
 
-build python 3.12 "python3,python3-venv,python3-pip,python-is-python3,ca-certificates,adduser" \
-    customise_python "ENV $BASE_PATH" "ENV LANG=C.UTF-8" 'CMD ["python3"]'
-build node 22 "nodejs,npm,ca-certificates,adduser" customise_node \
-    "ENV $BASE_PATH" "ENV LANG=C.UTF-8" 'CMD ["node"]'
-build postgres 16 "postgresql,postgresql-client,ca-certificates" customise_postgres \
+build python 3.12 "python3 python3-venv python3-pip python-is-python3 ca-certificates adduser" \
+    customise_python "ENV $BASE_PATH" "ENV LANG=C.UTF-8" "ENV PIP_CERT=$CA_FILE" "ENV SSL_CERT_FILE=$CA_FILE" \
+    'CMD ["python3"]'
+build node 22 "nodejs npm ca-certificates adduser" customise_node \
+    "ENV $BASE_PATH" "ENV LANG=C.UTF-8" "ENV NODE_EXTRA_CA_CERTS=$CA_FILE" "ENV NPM_CONFIG_CAFILE=$CA_FILE" \
+    'CMD ["node"]'
+build postgres 16 "postgresql postgresql-client ca-certificates" customise_postgres \
     "ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     "ENV PGDATA=/var/lib/postgresql/data" "ENV LANG=C.UTF-8" "EXPOSE 5432" \
     "VOLUME /var/lib/postgresql/data" 'ENTRYPOINT ["docker-entrypoint.sh"]' 'CMD ["postgres"]' \
     "STOPSIGNAL SIGINT"
-build nginx 1 "nginx-light,ca-certificates" customise_nginx \
+build nginx 1 "nginx-light ca-certificates" customise_nginx \
     "ENV $BASE_PATH" "EXPOSE 80" "STOPSIGNAL SIGQUIT" 'CMD ["nginx","-g","daemon off;"]'
