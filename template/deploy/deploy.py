@@ -68,7 +68,7 @@ DEFAULTS = {
     "health_timeout": 180,
     "smoke_url": "",
     "smoke_timeout": 20,
-    "drain_seconds": 5,
+    "drain_seconds": 2,
     "stop_timeout": 20,
     "keep_releases": 3,
     "lock_timeout": 900,
@@ -829,7 +829,7 @@ def cmd_rollback(args, settings: Settings) -> int:
         if args.to:
             candidates = [r for r in candidates if r["ref"] == args.to]
         if not candidates:
-            wanted = f"release {args.to}" if args.to else "a previous release"
+            wanted = f"release {args.to}" if args.to else "previous release"
             raise DeployError(f"there is no {wanted} to roll back to (see `deploy.py status`)")
         target = candidates[-1]
         if not deployer.docker.image_exists(target["image"]) and settings.deploy_method != "registry":

@@ -182,7 +182,6 @@ build node 22 "nodejs npm ca-certificates adduser" customise_node \
 build postgres 16 "postgresql postgresql-client ca-certificates" customise_postgres \
     "ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     "ENV PGDATA=/var/lib/postgresql/data" "ENV LANG=C.UTF-8" "EXPOSE 5432" \
-    "VOLUME /var/lib/postgresql/data" 'ENTRYPOINT ["docker-entrypoint.sh"]' 'CMD ["postgres"]' \
-    "STOPSIGNAL SIGINT"
+    "VOLUME /var/lib/postgresql/data" 'ENTRYPOINT ["docker-entrypoint.sh"]' 'CMD ["postgres"]'
 build nginx 1 "nginx-light ca-certificates" customise_nginx \
-    "ENV $BASE_PATH" "EXPOSE 80" "STOPSIGNAL SIGQUIT" 'CMD ["nginx","-g","daemon off;"]'
+    "ENV $BASE_PATH" "EXPOSE 80" 'CMD ["nginx","-g","daemon off;"]'
