@@ -13,7 +13,10 @@ from devops_studio.lint import ALL_CHECKS, LintContext, run_checks
 def run(args: argparse.Namespace) -> int:
     root = Path(args.path)
     if not root.is_dir():
-        print(f"devops-studio lint: {root} is not a folder: give the path of a rendered app repo", file=sys.stderr)
+        print(
+            f"devops-studio lint: {root} is not a folder: give the path of a rendered app repo",
+            file=sys.stderr,
+        )
         return 2
     results = run_checks(LintContext.load(root), ALL_CHECKS)
     total = sum(len(findings) for findings in results.values())
@@ -43,7 +46,9 @@ def _print_table(root: Path, results, total: int) -> None:
     for name, findings in results.items():
         for f in findings:
             where = f"{f.path}:{f.line}" if f.line else f.path
-            console.print(f"[bold]{name}[/bold] {where}: {f.message}", markup=True, highlight=False, soft_wrap=True)
+            console.print(
+                f"[bold]{name}[/bold] {where}: {f.message}", markup=True, highlight=False, soft_wrap=True
+            )
     console.print(f"{total} finding(s)" if total else "[green]No findings.[/green]")
 
 

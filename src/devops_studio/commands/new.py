@@ -38,9 +38,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("new", help="render a new app repo from the template")
     parser.add_argument("dest", help="folder to create (must not exist or be empty)")
     parser.add_argument(
-        "--data", "-d", action="append", default=[], metavar="KEY=VALUE",
+        "--data",
+        "-d",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="answer a question (repeatable), e.g. --data stack=node",
     )
-    parser.add_argument("--defaults", action="store_true", help="take the default for every question not given")
+    parser.add_argument(
+        "--defaults", action="store_true", help="take the default for every question not given"
+    )
     parser.add_argument("--vcs-ref", default=None, help="template version (git tag or commit) to render")
     parser.set_defaults(func=run)

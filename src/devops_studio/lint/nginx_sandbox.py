@@ -62,16 +62,38 @@ class NginxSandbox:
     def _make_certificate(self) -> None:
         subprocess.run(
             [
-                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                "-nodes", "-days", "2", "-subj", "/CN=stand-in.invalid",
-                "-keyout", str(self.key), "-out", str(self.cert),
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=stand-in.invalid",
+                "-keyout",
+                str(self.key),
+                "-out",
+                str(self.cert),
             ],
             check=True,
             capture_output=True,
         )
 
     def test_args(self) -> list[str]:
-        return ["-t", "-q", "-p", str(self.workdir), "-c", str(self.nginx_conf), "-e", str(self.workdir / "error.log")]
+        return [
+            "-t",
+            "-q",
+            "-p",
+            str(self.workdir),
+            "-c",
+            str(self.nginx_conf),
+            "-e",
+            str(self.workdir / "error.log"),
+        ]
 
     def explain(self, stderr: str) -> str:
         """nginx's message, with the sandbox's paths turned back into the rendered file's name."""
