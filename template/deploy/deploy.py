@@ -7,28 +7,33 @@
     python3 deploy/deploy.py check-env
 
 Standard library only (Python 3.9+): the production box needs Python 3, Docker with Compose v2 and,
-for `proxy: host-nginx`, nginx. Settings come from deploy/deploy.json next to this file; any key can be
-overridden on one machine with an environment variable DEPLOY_<KEY> (for example DEPLOY_DRAIN_SECONDS=2).
+for `proxy: host-nginx`, nginx. Settings come from deploy/deploy.json next to this file; any key
+can be overridden on one machine with an environment variable DEPLOY_<KEY> (for example
+DEPLOY_DRAIN_SECONDS=5).
 
 How a deploy goes (host-nginx and compose-nginx):
   1. .env in the app directory is checked against .env.example (names only, values never printed).
   2. A per-app lock is taken, so two deploys never interleave.
-  3. The image is built (method A, build-on-host) or pulled (method B, registry), tagged with the ref.
+  3. The image is built (method A, build-on-host) or pulled (method B, registry), tagged with the
+     ref.
   4. The new release starts as a second web service ("web-blue" or "web-green") beside the running
      one, on a fresh loopback port; its health check must pass; one-off migrations run if defined.
-  5. The nginx upstream include file is rewritten, `nginx -t` checks it, nginx reloads; a smoke check
-     through nginx must see the new release or the switch is undone.
+  5. The nginx upstream include file is rewritten, `nginx -t` checks it, nginx reloads; a smoke
+     check through nginx must see the new release or the switch is undone.
   6. The old release drains and stops. The release is recorded; images of old releases are pruned.
 Any failure before the switch removes the new release and leaves the old one serving. Data volumes
 belong to the compose project, not to a colour, so the database is the same across releases.
 With `proxy: none` the app owns its port, so a deploy is a health-gated recreate with a short gap.
 """
 
+# The commands this program runs are fixed argument lists (docker, nginx, git) plus values from this
+# repo's own settings; no shell is involved, so the subprocess audits do not apply.
+# ruff: noqa: S603, S607
+
 from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as _dt
 import fcntl
 import json
 import os
@@ -91,22 +96,35 @@ class Interrupted(DeployError):
 # ───────────────────────────── small helpers ─────────────────────────────
 
 
+def utc(fmt: str) -> str:
+    return time.strftime(fmt, time.gmtime())
+
+
 def log(message: str) -> None:
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    now = time.time()
+    stamp = time.strftime("%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}"
     print(f"[deploy {stamp}] {message}", flush=True)
 
 
 def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc("%Y-%m-%dT%H:%M:%SZ")
 
 
-def run(cmd: list[str], *, check: bool = True, capture: bool = True, env: dict | None = None,
-        timeout: float | None = None) -> subprocess.CompletedProcess:
+def run(
+    cmd: list[str],
+    *,
+    check: bool = True,
+    capture: bool = True,
+    env: dict | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, text=True, capture_output=capture, env=env, timeout=timeout)
     if check and proc.returncode != 0:
         detail = ((proc.stderr or "") + (proc.stdout or "")).strip() if capture else ""
-        raise DeployError(f"`{' '.join(shlex.quote(c) for c in cmd)}` failed (exit {proc.returncode})"
-                          + (f":\n{detail}" if detail else ""))
+        raise DeployError(
+            f"`{' '.join(shlex.quote(c) for c in cmd)}` failed (exit {proc.returncode})"
+            + (f":\n{detail}" if detail else "")
+        )
     return proc
 
 
@@ -121,7 +139,9 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
 def sanitize_tag(ref: str) -> str:
     tag = re.sub(r"[^A-Za-z0-9_.-]", "-", ref).lstrip(".-")[:128]
     if not tag:
-        raise DeployError(f"ref {ref!r} gives no usable image tag; pass --ref with letters or digits")
+        raise DeployError(
+            f"ref {ref!r} gives no usable image tag; pass --ref with letters or digits"
+        )
     return tag
 
 
@@ -133,7 +153,7 @@ def parse_env_file(path: Path) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         if line.startswith("export "):
-            line = line[len("export "):].lstrip()
+            line = line[len("export ") :].lstrip()
         name, sep, value = line.partition("=")
         name = name.strip()
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -206,17 +226,23 @@ class Settings:
                 try:
                     values[key] = int(env)
                 except ValueError:
-                    raise DeployError(f"DEPLOY_{key.upper()} must be a whole number, got {env!r}") from None
+                    raise DeployError(
+                        f"DEPLOY_{key.upper()} must be a whole number, got {env!r}"
+                    ) from None
             else:
                 values[key] = env
         if app_dir:
             values["app_dir"] = app_dir
         if not values["app_name"]:
-            raise DeployError(f"app_name is missing from {config_path}; re-render the repo or add it")
+            raise DeployError(
+                f"app_name is missing from {config_path}; re-render the repo or add it"
+            )
         if not values["app_dir"]:
             values["app_dir"] = str(Path(values["apps_dir"]) / values["app_name"])
         if values["proxy"] not in ("host-nginx", "compose-nginx", "none"):
-            raise DeployError(f"proxy must be host-nginx, compose-nginx or none, not {values['proxy']!r}")
+            raise DeployError(
+                f"proxy must be host-nginx, compose-nginx or none, not {values['proxy']!r}"
+            )
         return cls(values)
 
     @property
@@ -260,7 +286,9 @@ def check_env(settings: Settings, app: AppDir, source: Path) -> None:
     """Stop before any change when .env lacks a required name (never print values)."""
     example = source / ".env.example"
     if not app.env_file.exists():
-        raise DeployError(f"{app.env_file} does not exist: copy .env.example there and fill in its values")
+        raise DeployError(
+            f"{app.env_file} does not exist: copy .env.example there and fill in its values"
+        )
     if not example.exists():
         log(f"no .env.example in {source}: skipping the .env check")
         return
@@ -275,8 +303,10 @@ def check_env(settings: Settings, app: AppDir, source: Path) -> None:
             parts.append("missing: " + ", ".join(missing))
         if empty:
             parts.append("empty: " + ", ".join(empty))
-        raise DeployError(f"{app.env_file} lacks required settings ({'; '.join(parts)}). "
-                          f"Fix: set them in {app.env_file} (see .env.example); nothing was changed.")
+        raise DeployError(
+            f"{app.env_file} lacks required settings ({'; '.join(parts)}). "
+            f"Fix: set them in {app.env_file} (see .env.example); nothing was changed."
+        )
     unset = [n for n in optional if n not in env]
     if unset:
         log("optional settings not in .env (their defaults apply): " + ", ".join(unset))
@@ -299,8 +329,10 @@ def app_lock(app: AppDir, timeout: int, wait: bool):
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another deploy"
             if not wait:
-                raise DeployError(f"another deploy of this app is running ({holder}); "
-                                  "try again when it has finished") from None
+                raise DeployError(
+                    f"another deploy of this app is running ({holder}); "
+                    "try again when it has finished"
+                ) from None
             log(f"waiting for the running deploy to finish ({holder})")
             deadline = time.monotonic() + timeout
             while True:
@@ -309,8 +341,10 @@ def app_lock(app: AppDir, timeout: int, wait: bool):
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise DeployError(f"the running deploy ({holder}) still holds the lock after "
-                                          f"{timeout} s; check it with `deploy.py status`") from None
+                        raise DeployError(
+                            f"the running deploy ({holder}) still holds the lock after "
+                            f"{timeout} s; check it with `deploy.py status`"
+                        ) from None
                     time.sleep(0.5)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} since {now_iso()}\n".encode(), 0)
@@ -332,24 +366,64 @@ class Docker:
         self.app = app
         self.env = dict(os.environ, COMPOSE_IGNORE_ORPHANS="1")
 
-    def compose(self, model: Path, project_dir: Path, *args: str, check: bool = True,
-                capture: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess:
-        cmd = ["docker", "compose", "-p", self.settings.project, "--project-directory", str(project_dir),
-               "--env-file", str(self.app.env_file), "-f", str(model), *args]
+    def compose(
+        self,
+        model: Path,
+        project_dir: Path,
+        *args: str,
+        check: bool = True,
+        capture: bool = True,
+        timeout: float | None = None,
+    ) -> subprocess.CompletedProcess:
+        cmd = [
+            "docker",
+            "compose",
+            "-p",
+            self.settings.project,
+            "--project-directory",
+            str(project_dir),
+            "--env-file",
+            str(self.app.env_file),
+            "-f",
+            str(model),
+            *args,
+        ]
         return run(cmd, check=check, capture=capture, env=self.env, timeout=timeout)
 
     def resolve(self, source: Path) -> dict:
         files: list[str] = []
         for path in compose_paths(self.settings, source):
             if not path.exists():
-                raise DeployError(f"compose file {path} does not exist (compose_files in deploy.json)")
+                raise DeployError(
+                    f"compose file {path} does not exist (compose_files in deploy.json)"
+                )
             files += ["-f", str(path)]
-        cmd = ["docker", "compose", "-p", self.settings.project, "--project-directory", str(source),
-               "--env-file", str(self.app.env_file), *files, "config", "--no-interpolate", "--format", "json"]
+        cmd = [
+            "docker",
+            "compose",
+            "-p",
+            self.settings.project,
+            "--project-directory",
+            str(source),
+            "--env-file",
+            str(self.app.env_file),
+            *files,
+            "config",
+            "--no-interpolate",
+            "--format",
+            "json",
+        ]
         return json.loads(run(cmd, env=self.env).stdout)
 
     def containers(self, service: str | None = None, all_states: bool = True) -> list[str]:
-        cmd = ["docker", "ps", "-q", "--no-trunc", "--filter", f"label=com.docker.compose.project={self.settings.project}"]
+        cmd = [
+            "docker",
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            f"label=com.docker.compose.project={self.settings.project}",
+        ]
         if all_states:
             cmd.insert(2, "-a")
         if service:
@@ -364,7 +438,9 @@ class Docker:
         return data[0] if data else {}
 
     def logs(self, container: str) -> str:
-        out = run(["docker", "logs", "--tail", str(self.settings.log_lines), container], check=False)
+        out = run(
+            ["docker", "logs", "--tail", str(self.settings.log_lines), container], check=False
+        )
         return (out.stdout + out.stderr).strip()
 
     def remove(self, service: str) -> None:
@@ -395,8 +471,10 @@ def free_port(settings: Settings, avoid: set[int]) -> int:
             except OSError:
                 continue
         return port
-    raise DeployError(f"no free loopback port in {base}-{base + settings.port_span - 1}; "
-                      "set APP_HOST_PORT in .env to a free range")
+    raise DeployError(
+        f"no free loopback port in {base}-{base + settings.port_span - 1}; "
+        "set APP_HOST_PORT in .env to a free range"
+    )
 
 
 def copy_mounted_files(model: dict, source: Path, bundle: Path) -> None:
@@ -419,14 +497,23 @@ def copy_mounted_files(model: dict, source: Path, bundle: Path) -> None:
             volume["source"] = str(dest)
 
 
-def runtime_model(settings: Settings, app: AppDir, resolved: dict, colour: str, image: str, ref: str,
-                  port: int | None) -> dict:
-    """The compose model of one release: the web service renamed to its colour, built image, port."""
+def runtime_model(
+    settings: Settings,
+    app: AppDir,
+    resolved: dict,
+    colour: str,
+    image: str,
+    ref: str,
+    port: int | None,
+) -> dict:
+    """The compose model of one release: web renamed to its colour, with its image and port."""
     model = json.loads(json.dumps(resolved))
     services = model.setdefault("services", {})
     web_name = settings.web_service
     if web_name not in services:
-        raise DeployError(f"the compose files define no `{web_name}` service (web_service in deploy.json)")
+        raise DeployError(
+            f"the compose files define no `{web_name}` service (web_service in deploy.json)"
+        )
     web = services.pop(web_name)
     web.pop("build", None)
     web.pop("container_name", None)
@@ -454,7 +541,12 @@ def runtime_model(settings: Settings, app: AppDir, resolved: dict, colour: str, 
             deps.remove(web_name)
         if settings.proxy == "compose-nginx" and name == settings.proxy_service:
             # The proxy reads the upstream include from the app directory (same path inside).
-            mount = {"type": "bind", "source": str(app.deploy), "target": str(app.deploy), "read_only": True}
+            mount = {
+                "type": "bind",
+                "source": str(app.deploy),
+                "target": str(app.deploy),
+                "read_only": True,
+            }
             service.setdefault("volumes", []).append(mount)
     return model
 
@@ -469,7 +561,7 @@ class Deployer:
     # ── nginx ──
 
     def upstream_text(self, colour: str, port: int | None) -> str:
-        head = "# Written by deploy/deploy.py: the live release. Change it with `deploy.py rollback`.\n"
+        head = "# Written by deploy/deploy.py: the live release (change it with deploy.py).\n"
         if self.s.proxy == "compose-nginx":
             return head + f"server {colour_service(self.s, colour)}:{self.s.app_port};\n"
         return head + f"server 127.0.0.1:{port};\n"
@@ -494,8 +586,10 @@ class Deployer:
             self.restore_upstream(previous, reload=False)
             raise DeployError(f"nginx rejected the new upstream, nothing switched: {exc}") from exc
         self.nginx("nginx_reload_command")
-        log(f"nginx now sends traffic to {colour_service(self.s, colour)}"
-            + (f" (127.0.0.1:{port})" if port else ""))
+        log(
+            f"nginx now sends traffic to {colour_service(self.s, colour)}"
+            + (f" (127.0.0.1:{port})" if port else "")
+        )
         return previous
 
     def restore_upstream(self, previous: str | None, reload: bool = True) -> None:
@@ -516,7 +610,7 @@ class Deployer:
         return f"https://127.0.0.1{self.s.health_path}", self.s.domain
 
     def smoke(self, ref: str, port: int | None) -> None:
-        """Through nginx: 200 from the health path, reporting the new release when it says a version."""
+        """Through nginx: 200 from the health path, naming the new release if it names one."""
         url, host = self.smoke_url(port)
         deadline = time.monotonic() + self.s.smoke_timeout
         last = "no answer"
@@ -528,7 +622,10 @@ class Deployer:
                 except (ValueError, AttributeError):
                     version = None
                 if version in (None, ref):
-                    log(f"smoke check passed: {url} answers 200" + (f" with version {ref}" if version else ""))
+                    log(
+                        f"smoke check passed: {url} answers 200"
+                        + (f" with version {ref}" if version else "")
+                    )
                     return
                 last = f"200 from version {version}, not {ref}"
             else:
@@ -547,8 +644,10 @@ class Deployer:
             state = info.get("State", {})
             health = (state.get("Health") or {}).get("Status")
             if state.get("Status") in ("exited", "dead") or state.get("RestartCount", 0) >= 2:
-                raise DeployError(f"{service} stopped (status {state.get('Status')}, "
-                                  f"exit code {state.get('ExitCode')}, restarts {state.get('RestartCount')})")
+                raise DeployError(
+                    f"{service} stopped (status {state.get('Status')}, "
+                    f"exit code {state.get('ExitCode')}, restarts {state.get('RestartCount')})"
+                )
             if health == "unhealthy":
                 raise DeployError(f"{service} is unhealthy: its health check keeps failing")
             docker_ok = state.get("Running") and health in (None, "healthy")
@@ -556,15 +655,20 @@ class Deployer:
                 log(f"{service} is healthy")
                 return
             if time.monotonic() > deadline:
-                raise DeployError(f"{service} did not become healthy within {self.s.health_timeout} s "
-                                  f"(state {state.get('Status')}, health {health})")
+                raise DeployError(
+                    f"{service} did not become healthy within {self.s.health_timeout} s "
+                    f"(state {state.get('Status')}, health {health})"
+                )
             time.sleep(1)
 
     def print_logs(self, service: str) -> None:
         for cid in self.docker.containers(service):
             text = self.docker.logs(cid)
-            print(f"---- last log lines of {service} ----\n{text or '(no output)'}\n----", file=sys.stderr,
-                  flush=True)
+            print(
+                f"---- last log lines of {service} ----\n{text or '(no output)'}\n----",
+                file=sys.stderr,
+                flush=True,
+            )
 
     # ── images ──
 
@@ -573,9 +677,11 @@ class Deployer:
         args = ["build"]
         for item in build_args:
             args += ["--build-arg", item]
-        proc = self.docker.compose(model_path, self.source, *args, service, check=False, capture=True)
+        proc = self.docker.compose(
+            model_path, self.source, *args, service, check=False, capture=True
+        )
         if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-self.s.log_lines:])
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-self.s.log_lines :])
             raise DeployError(f"building {image} failed:\n{tail}")
 
     def pull(self, image: str) -> None:
@@ -584,8 +690,15 @@ class Deployer:
 
     # ── one release ──
 
-    def release(self, *, ref: str, image: str | None, build_args: list[str], bundle_from: Path | None,
-                kind: str) -> int:
+    def release(
+        self,
+        *,
+        ref: str,
+        image: str | None,
+        build_args: list[str],
+        bundle_from: Path | None,
+        kind: str,
+    ) -> int:
         state = self.app.load_state()
         active = state.get("active")
         active_rel = find_release(state, active) if active else None
@@ -594,7 +707,7 @@ class Deployer:
         new_service = colour_service(self.s, colour)
         old_service = colour_service(self.s, old_colour) if old_colour else None
         tag = sanitize_tag(ref)
-        release_id = f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{tag}"
+        release_id = f"{utc('%Y%m%dT%H%M%SZ')}-{tag}"
         bundle = self.app.releases / release_id
 
         # A deploy that died half-way may have left the next colour behind: it is not serving.
@@ -609,7 +722,9 @@ class Deployer:
         if image is None:
             if self.s.deploy_method == "registry":
                 if not self.s.registry_url:
-                    raise DeployError("registry_url is empty in deploy.json; pass --image or set it")
+                    raise DeployError(
+                        "registry_url is empty in deploy.json; pass --image or set it"
+                    )
                 image = f"{self.s.registry_url}:{tag}"
             else:
                 image = f"{self.s.app_name}:{tag}"
@@ -620,7 +735,9 @@ class Deployer:
 
         port = None
         if self.s.proxy == "host-nginx":
-            port = free_port(self.s, {active_rel["port"]} if active_rel and active_rel.get("port") else set())
+            port = free_port(
+                self.s, {active_rel["port"]} if active_rel and active_rel.get("port") else set()
+            )
         elif self.s.proxy == "none":
             env = parse_env_file(self.app.env_file)
             port = int(env.get("APP_HOST_PORT") or self.s.app_port)
@@ -628,13 +745,22 @@ class Deployer:
         model_path = bundle / "compose.json"
         write_atomic(model_path, json.dumps(model, indent=2) + "\n")
 
-        record = {"id": release_id, "ref": ref, "image": image, "colour": colour, "port": port,
-                  "time": now_iso(), "kind": kind, "status": "starting"}
+        record = {
+            "id": release_id,
+            "ref": ref,
+            "image": image,
+            "colour": colour,
+            "port": port,
+            "time": now_iso(),
+            "kind": kind,
+            "status": "starting",
+        }
 
         if bundle_from is None and self.s.deploy_method != "registry":
             build_model = json.loads(json.dumps(model))
-            build_model["services"][new_service]["build"] = resolved["services"][self.s.web_service].get(
-                "build", {"context": str(self.source)})
+            build_model["services"][new_service]["build"] = resolved["services"][
+                self.s.web_service
+            ].get("build", {"context": str(self.source)})
             build_path = bundle / "build.json"
             write_atomic(build_path, json.dumps(build_model, indent=2) + "\n")
             self.build(build_path, new_service, image, build_args)
@@ -642,9 +768,13 @@ class Deployer:
         elif not self.docker.image_exists(image):
             self.pull(image)
 
-        others = [n for n in model["services"]
-                  if n != new_service and n != self.s.proxy_service
-                  and not n.startswith(self.s.web_service + "-")]
+        others = [
+            n
+            for n in model["services"]
+            if n != new_service
+            and n != self.s.proxy_service
+            and not n.startswith(self.s.web_service + "-")
+        ]
         if others:
             log("starting " + ", ".join(others))
             self.docker.compose(model_path, bundle, "up", "-d", "--wait", *others)
@@ -653,7 +783,9 @@ class Deployer:
         switched_from: str | None = "unset"
         try:
             if self.s.proxy == "none" and old_service:
-                log(f"stopping {old_service} (proxy: none has one port, so the app is briefly down)")
+                log(
+                    f"stopping {old_service} (proxy: none has one port, so the app is briefly down)"
+                )
                 for cid in self.docker.containers(old_service):
                     run(["docker", "stop", "-t", str(self.s.stop_timeout), cid], check=False)
                 stopped_old = True
@@ -662,15 +794,28 @@ class Deployer:
             self.wait_healthy(new_service, port if self.s.proxy != "compose-nginx" else None)
             if self.s.migrate_command:
                 log(f"running migrations: {self.s.migrate_command}")
-                proc = self.docker.compose(model_path, bundle, "run", "--rm", "--no-deps", "-T", new_service,
-                                           *shlex.split(self.s.migrate_command), check=False)
+                proc = self.docker.compose(
+                    model_path,
+                    bundle,
+                    "run",
+                    "--rm",
+                    "--no-deps",
+                    "-T",
+                    new_service,
+                    *shlex.split(self.s.migrate_command),
+                    check=False,
+                )
                 if proc.returncode != 0:
-                    raise DeployError(f"migrations failed (exit {proc.returncode}):\n"
-                                      + (proc.stdout + proc.stderr).strip()[-3000:])
+                    raise DeployError(
+                        f"migrations failed (exit {proc.returncode}):\n"
+                        + (proc.stdout + proc.stderr).strip()[-3000:]
+                    )
             if self.s.proxy != "none":
                 switched_from = self.switch(colour, port)
                 if self.s.proxy == "compose-nginx":
-                    self.docker.compose(model_path, bundle, "up", "-d", "--no-deps", self.s.proxy_service)
+                    self.docker.compose(
+                        model_path, bundle, "up", "-d", "--no-deps", self.s.proxy_service
+                    )
             self.smoke(tag, port)
         except (DeployError, subprocess.SubprocessError) as exc:
             log(f"FAILED: {exc}")
@@ -715,7 +860,7 @@ class Deployer:
         return 0
 
     def remove_legacy(self) -> None:
-        """Containers of the plain `web` service (a `docker compose up` deploy) give way to the colours."""
+        """Containers of the plain `web` service (from `docker compose up`) give way to colours."""
         legacy = self.docker.containers(self.s.web_service)
         if legacy:
             log(f"removing the plain `{self.s.web_service}` container(s) now that a release serves")
@@ -723,7 +868,7 @@ class Deployer:
 
     def prune(self, state: dict) -> None:
         good = [r for r in state["releases"] if r.get("status") in ("active", "previous")]
-        keep = good[-max(1, int(self.s.keep_releases)):]
+        keep = good[-max(1, int(self.s.keep_releases)) :]
         keep_ids = {r["id"] for r in keep}
         keep_images = {r["image"] for r in keep}
         for rel in good:
@@ -731,9 +876,13 @@ class Deployer:
                 continue
             rel["status"] = "pruned"
             shutil.rmtree(self.app.releases / rel["id"], ignore_errors=True)
-            if rel["image"] not in keep_images and self.docker.image_exists(rel["image"]):
-                if run(["docker", "image", "rm", rel["image"]], check=False).returncode == 0:
-                    log(f"removed old image {rel['image']}")
+            image = rel["image"]
+            if (
+                image not in keep_images
+                and self.docker.image_exists(image)
+                and run(["docker", "image", "rm", image], check=False).returncode == 0
+            ):
+                log(f"removed old image {image}")
         # Failed attempts are kept for the record, but only the last few.
         failed = [r for r in state["releases"] if r.get("status") == "failed"]
         drop = {r["id"] for r in failed[:-10]}
@@ -750,9 +899,11 @@ def find_release(state: dict, release_id: str | None) -> dict | None:
 
 
 def http_get(url: str, host: str, timeout: float = 3.0) -> tuple[int, str]:
-    """(status, body) or (0, reason). Loopback checks: TLS is not verified, SNI/Host name the site."""
+    """(status, body) or (0, reason). Loopback checks: TLS unverified, SNI/Host name the site."""
+    if not url.startswith(("http://", "https://")):
+        return 0, f"not an http(s) URL: {url}"
     headers = {"Host": host} if host else {}
-    request = urllib.request.Request(url, headers=headers)
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (scheme checked above)
     handlers: list = []
     if url.startswith("https://"):
         context = ssl.create_default_context()
@@ -761,7 +912,7 @@ def http_get(url: str, host: str, timeout: float = 3.0) -> tuple[int, str]:
         handlers.append(SNIHandler(context, host))
     opener = urllib.request.build_opener(*handlers)
     try:
-        with opener.open(request, timeout=timeout) as resp:
+        with opener.open(request, timeout=timeout) as resp:  # noqa: S310 (scheme checked above)
             return resp.status, resp.read(65536).decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return exc.code, ""
@@ -803,7 +954,7 @@ def default_ref(source: Path) -> str:
     proc = run(["git", "-C", str(source), "rev-parse", "--short=12", "HEAD"], check=False)
     if proc.returncode == 0 and proc.stdout.strip():
         return proc.stdout.strip()
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+    return utc("%Y%m%d%H%M%S")
 
 
 def cmd_deploy(args, settings: Settings) -> int:
@@ -812,9 +963,13 @@ def cmd_deploy(args, settings: Settings) -> int:
     check_env(settings, deployer.app, source)
     ref = args.ref or default_ref(source)
     with app_lock(deployer.app, settings.lock_timeout, not args.no_wait):
-        log(f"deploying {settings.app_name} {ref} ({settings.deploy_method}, proxy {settings.proxy})")
-        return deployer.release(ref=ref, image=args.image, build_args=args.build_arg, bundle_from=None,
-                                kind="deploy")
+        log(
+            f"deploying {settings.app_name} {ref} "
+            f"({settings.deploy_method}, proxy {settings.proxy})"
+        )
+        return deployer.release(
+            ref=ref, image=args.image, build_args=args.build_arg, bundle_from=None, kind="deploy"
+        )
 
 
 def cmd_rollback(args, settings: Settings) -> int:
@@ -824,19 +979,35 @@ def cmd_rollback(args, settings: Settings) -> int:
     with app_lock(deployer.app, settings.lock_timeout, not args.no_wait):
         state = deployer.app.load_state()
         active = find_release(state, state.get("active"))
-        candidates = [r for r in state.get("releases", []) if r.get("status") == "previous"
-                      and (deployer.app.releases / r["id"]).is_dir()]
+        candidates = [
+            r
+            for r in state.get("releases", [])
+            if r.get("status") == "previous" and (deployer.app.releases / r["id"]).is_dir()
+        ]
         if args.to:
             candidates = [r for r in candidates if r["ref"] == args.to]
         if not candidates:
             wanted = f"release {args.to}" if args.to else "previous release"
             raise DeployError(f"there is no {wanted} to roll back to (see `deploy.py status`)")
         target = candidates[-1]
-        if not deployer.docker.image_exists(target["image"]) and settings.deploy_method != "registry":
-            raise DeployError(f"the image {target['image']} of {target['id']} is gone; deploy that ref instead")
-        log(f"rolling back from {active['ref'] if active else 'nothing'} to {target['ref']} ({target['image']})")
-        return deployer.release(ref=target["ref"], image=target["image"], build_args=[],
-                                bundle_from=deployer.app.releases / target["id"], kind="rollback")
+        if (
+            not deployer.docker.image_exists(target["image"])
+            and settings.deploy_method != "registry"
+        ):
+            raise DeployError(
+                f"the image {target['image']} of {target['id']} is gone; deploy that ref instead"
+            )
+        log(
+            f"rolling back from {active['ref'] if active else 'nothing'} "
+            f"to {target['ref']} ({target['image']})"
+        )
+        return deployer.release(
+            ref=target["ref"],
+            image=target["image"],
+            build_args=[],
+            bundle_from=deployer.app.releases / target["id"],
+            kind="rollback",
+        )
 
 
 def cmd_status(args, settings: Settings) -> int:
@@ -849,24 +1020,35 @@ def cmd_status(args, settings: Settings) -> int:
         for cid in docker.containers(colour_service(settings, active["colour"])):
             info = docker.inspect(cid)
             st = info.get("State", {})
-            containers[info.get("Name", cid).lstrip("/")] = (st.get("Health") or {}).get("Status") or st.get("Status")
+            containers[info.get("Name", cid).lstrip("/")] = (st.get("Health") or {}).get(
+                "Status"
+            ) or st.get("Status")
     if args.json:
-        print(json.dumps({"active": active, "containers": containers, "releases": state.get("releases", [])},
-                         indent=2))
+        print(
+            json.dumps(
+                {"active": active, "containers": containers, "releases": state.get("releases", [])},
+                indent=2,
+            )
+        )
         return 0
     if not active:
         print(f"{settings.app_name}: no release deployed yet")
     else:
         print(f"{settings.app_name}: live release {active['id']}")
         print(f"  ref {active['ref']}  image {active['image']}  since {active['time']}")
-        print(f"  service {colour_service(settings, active['colour'])}"
-              + (f" on 127.0.0.1:{active['port']}" if active.get("port") else ""))
+        print(
+            f"  service {colour_service(settings, active['colour'])}"
+            + (f" on 127.0.0.1:{active['port']}" if active.get("port") else "")
+        )
         for name, health in containers.items():
             print(f"  container {name}: {health}")
     print("releases (newest last):")
     for rel in state.get("releases", [])[-15:]:
         extra = f"  ({rel['error']})" if rel.get("error") else ""
-        print(f"  {rel['time']}  {rel['status']:<8} {rel['kind']:<8} {rel['ref']:<20} {rel['image']}{extra}")
+        print(
+            f"  {rel['time']}  {rel['status']:<8} {rel['kind']:<8} {rel['ref']:<20} "
+            f"{rel['image']}{extra}"
+        )
     return 0
 
 
@@ -877,20 +1059,44 @@ def cmd_check_env(args, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deploy.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default=str(HERE / "deploy.json"), help="settings file (deploy.json)")
-    parser.add_argument("--app-dir", help="the app directory (default: apps_dir/app_name from deploy.json)")
-    parser.add_argument("--source", default=str(SOURCE_DIR), help="the checkout to deploy (default: this repo)")
+    parser.add_argument(
+        "--config", default=str(HERE / "deploy.json"), help="settings file (deploy.json)"
+    )
+    parser.add_argument(
+        "--app-dir", help="the app directory (default: apps_dir/app_name from deploy.json)"
+    )
+    parser.add_argument(
+        "--source", default=str(SOURCE_DIR), help="the checkout to deploy (default: this repo)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("deploy", help="build or pull, start beside the live release, switch, retire the old")
-    p.add_argument("--ref", help="commit or tag being deployed (default: GITHUB_REF_NAME/GITHUB_SHA or git HEAD)")
-    p.add_argument("--image", help="run this image instead of building (method B: the pushed image)")
-    p.add_argument("--build-arg", action="append", default=[], metavar="NAME=VALUE",
-                   help="passed to the image build (for example BASE_IMAGE=a local mirror)")
-    p.add_argument("--no-wait", action="store_true", help="fail at once if another deploy holds the lock")
+    p = sub.add_parser(
+        "deploy", help="build or pull, start beside the live release, switch, retire the old"
+    )
+    p.add_argument(
+        "--ref",
+        help="commit or tag being deployed (default: GITHUB_REF_NAME/GITHUB_SHA or git HEAD)",
+    )
+    p.add_argument(
+        "--image", help="run this image instead of building (method B: the pushed image)"
+    )
+    p.add_argument(
+        "--build-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="passed to the image build (for example BASE_IMAGE=a local mirror)",
+    )
+    p.add_argument(
+        "--no-wait", action="store_true", help="fail at once if another deploy holds the lock"
+    )
     p.set_defaults(func=cmd_deploy)
-    p = sub.add_parser("rollback", help="switch back to the previous release, with the same zero-downtime switch")
+    p = sub.add_parser(
+        "rollback", help="switch back to the previous release, with the same zero-downtime switch"
+    )
     p.add_argument("--to", help="roll back to this ref instead of the previous release")
-    p.add_argument("--no-wait", action="store_true", help="fail at once if another deploy holds the lock")
+    p.add_argument(
+        "--no-wait", action="store_true", help="fail at once if another deploy holds the lock"
+    )
     p.set_defaults(func=cmd_rollback)
     p = sub.add_parser("status", help="the live release, its health and the release history")
     p.add_argument("--json", action="store_true")

@@ -7,14 +7,12 @@ in CI (CI=true) and locally alike these tests need the real parts and say so whe
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402
+from tests.deploy import harness  # noqa: E402
 
 pytestmark = pytest.mark.docker
 

@@ -10,7 +10,7 @@ import re
 import subprocess
 import time
 
-import harness
+from tests.deploy import harness
 import pytest
 
 pytestmark = pytest.mark.docker
