@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-
 from tests.deploy import harness  # noqa: E402
 
 pytestmark = pytest.mark.docker

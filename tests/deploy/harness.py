@@ -115,6 +115,9 @@ class App:
             return [*base, *args, "--build-arg", f"BASE_IMAGE={STANDIN[self.stack]}"]
         return [*base, *args]
 
+    def deploy_env_plain(self) -> dict:
+        return dict(os.environ, **self.env)
+
     def run_deploy(self, nginx: Nginx, *args: str, check: bool = False) -> subprocess.CompletedProcess:
         return sh(self.deploy_cmd(*args), env=self.deploy_env(nginx), check=check, timeout=900)
 
@@ -235,8 +238,9 @@ def bump_version(app: App, marker: str) -> None:
 class Nginx:
     """A private nginx (own config, pid, logs) that serves rendered server blocks on loopback ports."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, http_port: int = ACME_HTTP_PORT):
         self.root = root
+        self.http_port = http_port
         self.conf = root / "nginx.conf"
         self.sites = root / "sites"
         self.webroot = root / "acme-webroot"
@@ -276,7 +280,7 @@ http {{
         """The rendered server block with this machine's ports and certificate paths."""
         text = (app.repo / "deploy" / "nginx" / f"{app.name}.conf").read_text()
         text = re.sub(r"^\s*listen \[::\]:\d+.*;\n", "", text, flags=re.M)
-        text = re.sub(r"listen 80;", f"listen 127.0.0.1:{ACME_HTTP_PORT};", text)
+        text = re.sub(r"listen 80;", f"listen 127.0.0.1:{self.http_port};", text)
         text = re.sub(r"listen 443 ssl", f"listen 127.0.0.1:{app.https_port} ssl", text)
         text = text.replace("/etc/letsencrypt", str(self.letsencrypt))
         text = text.replace("/var/www/letsencrypt", str(self.webroot))
@@ -379,18 +383,38 @@ class Load:
                                                   server_hostname=self.host)
         return conn
 
+    def _request(self, conn: http.client.HTTPSConnection) -> tuple[int, bytes, bool]:
+        conn.request("GET", self.path, headers={"Host": self.host})
+        resp = conn.getresponse()
+        body = resp.read()
+        return resp.status, body, resp.getheader("connection", "").lower() == "close"
+
     def _work(self) -> None:
+        """One keep-alive connection per thread, like a browser tab.
+
+        A request on a reused connection that the server closed while idle (nginx does so for its
+        old workers on every reload) is retried once on a new connection, as browsers and HTTP
+        libraries do for idempotent requests (RFC 9112, section 9.3.1). Everything else counts:
+        a 5xx, a refused or reset new connection, a timeout.
+        """
         interval = self.threads / self.rate
         conn = None
         next_at = time.monotonic()
         while not self._stop.is_set() and time.monotonic() - self.started < self.max_seconds:
             try:
+                reused = conn is not None
                 if conn is None:
                     conn = self._connect()
-                conn.request("GET", self.path, headers={"Host": self.host})
-                resp = conn.getresponse()
-                body = resp.read()
-                if resp.status == 200:
+                try:
+                    status, body, close = self._request(conn)
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    conn.close()
+                    conn = None
+                    if not reused:
+                        raise
+                    conn = self._connect()
+                    status, body, close = self._request(conn)
+                if status == 200:
                     with self._lock:
                         self.ok += 1
                         try:
@@ -402,8 +426,8 @@ class Load:
                 else:
                     with self._lock:
                         self.failed += 1
-                        self.failures.append(f"status {resp.status}")
-                if resp.getheader("connection", "").lower() == "close":
+                        self.failures.append(f"status {status}")
+                if close:
                     conn.close()
                     conn = None
             except (OSError, http.client.HTTPException) as exc:

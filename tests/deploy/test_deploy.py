@@ -10,8 +10,9 @@ import re
 import subprocess
 import time
 
-from tests.deploy import harness
 import pytest
+
+from tests.deploy import harness
 
 pytestmark = pytest.mark.docker
 

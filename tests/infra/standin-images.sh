@@ -40,6 +40,9 @@ debian_mirror() {
 }
 MIRROR=$(debian_mirror)
 mkdir -p "$CACHE"
+# One builder at a time: a second run waits, then finds the images present.
+exec 9>"$CACHE/.lock"
+flock 9
 
 # A minbase bookworm tree, made once and shared by every stand-in.
 base_tree() {
