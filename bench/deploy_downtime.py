@@ -31,8 +31,24 @@ from tests.deploy import harness  # noqa: E402
 def self_signed(nginx: harness.Nginx, domain: str) -> None:
     live = nginx.letsencrypt / "live" / domain
     live.mkdir(parents=True, exist_ok=True)
-    harness.sh(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={domain}",
-                "-keyout", str(live / "privkey.pem"), "-out", str(live / "fullchain.pem")])
+    harness.sh(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN={domain}",
+            "-keyout",
+            str(live / "privkey.pem"),
+            "-out",
+            str(live / "fullchain.pem"),
+        ]
+    )
 
 
 def install_site(nginx: harness.Nginx, app: harness.App, upstream_port: int | None) -> None:
@@ -51,14 +67,22 @@ def plain_deploy(app: harness.App, version: str) -> subprocess.CompletedProcess:
     """What the foundation's workflow did: rebuild and recreate the container in place."""
     env = dict(app.deploy_env_plain(), APP_VERSION=version)
     compose = ["docker", "compose", "--project-directory", str(app.repo), "-p", app.name]
-    build = harness.sh([*compose, "build", "--build-arg", f"BASE_IMAGE={harness.STANDIN[app.stack]}"],
-                       env=env, cwd=app.repo, check=False)
+    build = harness.sh(
+        [*compose, "build", "--build-arg", f"BASE_IMAGE={harness.STANDIN[app.stack]}"],
+        env=env,
+        cwd=app.repo,
+        check=False,
+    )
     if build.returncode != 0:
         return build
-    return harness.sh([*compose, "up", "-d", "--wait", "--wait-timeout", "180"], env=env, cwd=app.repo, check=False)
+    return harness.sh(
+        [*compose, "up", "-d", "--wait", "--wait-timeout", "180"], env=env, cwd=app.repo, check=False
+    )
 
 
-def under_load(app: harness.App, rate: int, action) -> tuple[harness.Load, float, subprocess.CompletedProcess]:
+def under_load(
+    app: harness.App, rate: int, action
+) -> tuple[harness.Load, float, subprocess.CompletedProcess]:
     with harness.Load(app.https_port, app.domain, rate=rate, max_seconds=600) as load:
         time.sleep(2)
         started = time.monotonic()
@@ -96,8 +120,9 @@ def main() -> int:
             first = ours.run_deploy(nginx, "deploy", "--ref", "o1")
             assert first.returncode == 0, first.stdout + first.stderr
             harness.bump_version(ours, "o2")
-            ours_load, ours_time, proc = under_load(ours, args.rate,
-                                                    lambda: ours.run_deploy(nginx, "deploy", "--ref", "o2"))
+            ours_load, ours_time, proc = under_load(
+                ours, args.rate, lambda: ours.run_deploy(nginx, "deploy", "--ref", "o2")
+            )
             assert proc.returncode == 0, proc.stdout + proc.stderr
             assert ours.version() == "o2"
             print(f"ours:   {ours_time:6.1f} s  ok={ours_load.ok} failed={ours_load.failed}", flush=True)
@@ -105,19 +130,25 @@ def main() -> int:
             # (c) broken: the health check of the new release fails; the old one keeps serving.
             ours.break_health()
             broken_load, broken_time, proc = under_load(
-                ours, args.rate, lambda: ours.run_deploy(nginx, "deploy", "--ref", "o3-broken"))
+                ours, args.rate, lambda: ours.run_deploy(nginx, "deploy", "--ref", "o3-broken")
+            )
             assert proc.returncode != 0, "the broken release was deployed"
             assert ours.version() == "o2"
-            print(f"broken: {broken_time:6.1f} s  ok={broken_load.ok} failed={broken_load.failed} "
-                  f"(deploy exit {proc.returncode})", flush=True)
+            print(
+                f"broken: {broken_time:6.1f} s  ok={broken_load.ok} failed={broken_load.failed} "
+                f"(deploy exit {proc.returncode})",
+                flush=True,
+            )
         finally:
             plain.destroy()
             ours.destroy()
             nginx.stop()
 
     ratio = ours_time / plain_time
-    print(f"plain_failed={plain_load.failed} ours_failed={ours_load.failed} "
-          f"broken_failed={broken_load.failed} time_ratio={ratio:.2f}")
+    print(
+        f"plain_failed={plain_load.failed} ours_failed={ours_load.failed} "
+        f"broken_failed={broken_load.failed} time_ratio={ratio:.2f}"
+    )
     return 0
 
 

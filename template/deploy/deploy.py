@@ -270,7 +270,9 @@ class AppDir:
         self.env_file = self.root / ".env"
         self.state_file = self.deploy / "state.json"
         self.lock_file = self.deploy / "lock"
-        self.upstream_file = self.deploy / "upstream.conf"
+        # host-nginx: an `upstream` block's servers; compose-nginx: a `set` inside the proxy's location.
+        name = "proxy-upstream.conf" if settings.proxy == "compose-nginx" else "upstream.conf"
+        self.upstream_file = self.deploy / name
         self.releases = self.deploy / "releases"
 
     def load_state(self) -> dict:
@@ -563,7 +565,9 @@ class Deployer:
     def upstream_text(self, colour: str, port: int | None) -> str:
         head = "# Written by deploy/deploy.py: the live release (change it with deploy.py).\n"
         if self.s.proxy == "compose-nginx":
-            return head + f"server {colour_service(self.s, colour)}:{self.s.app_port};\n"
+            variable = self.s.app_name.replace("-", "_") + "_upstream"
+            target = f"{colour_service(self.s, colour)}:{self.s.app_port}"
+            return head + f"set ${variable} {target};\n"
         return head + f"server 127.0.0.1:{port};\n"
 
     def nginx(self, key: str) -> None:

@@ -21,7 +21,9 @@ def infra() -> None:
     try:
         harness.ensure_infra()
     except Exception as exc:  # the message names the script and its output
-        pytest.fail(f"the deploy tests need Docker, nginx, pebble and the stand-in images: {exc}", pytrace=False)
+        pytest.fail(
+            f"the deploy tests need Docker, nginx, pebble and the stand-in images: {exc}", pytrace=False
+        )
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +42,13 @@ def nginx(infra, base_dir):
 
 
 def _first_deploy(app: harness.App, nginx: harness.Nginx, ref: str) -> harness.App:
-    nginx.issue(app)
-    proc = app.run_deploy(nginx, "deploy", "--ref", ref)
-    assert proc.returncode == 0, f"first deploy of {app.name} failed:\n{proc.stdout}\n{proc.stderr}"
+    try:
+        nginx.issue(app)
+        proc = app.run_deploy(nginx, "deploy", "--ref", ref)
+        assert proc.returncode == 0, f"first deploy of {app.name} failed:\n{proc.stdout}\n{proc.stderr}"
+    except BaseException:
+        app.destroy()
+        raise
     return app
 
 

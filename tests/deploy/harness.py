@@ -40,8 +40,14 @@ STANDIN = {
 }
 
 
-def sh(cmd: list[str] | str, *, check: bool = True, env: dict | None = None, cwd: Path | None = None,
-       timeout: float = 900) -> subprocess.CompletedProcess:
+def sh(
+    cmd: list[str] | str,
+    *,
+    check: bool = True,
+    env: dict | None = None,
+    cwd: Path | None = None,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess:
     if isinstance(cmd, str):
         cmd = shlex.split(cmd)
     proc = subprocess.run(cmd, text=True, capture_output=True, env=env, cwd=cwd, timeout=timeout)
@@ -57,7 +63,10 @@ def ensure_infra() -> None:
         if proc.returncode != 0:
             raise RuntimeError(f"tests/infra/{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     # Upstream image names the rendered compose files use for services the app does not build.
-    for upstream, standin in (("postgres:17-trixie", STANDIN["postgres"]), ("nginx:1.28-trixie", STANDIN["nginx"])):
+    for upstream, standin in (
+        ("postgres:17-trixie", STANDIN["postgres"]),
+        ("nginx:1.28-trixie", STANDIN["nginx"]),
+    ):
         sh(["docker", "tag", standin, upstream])
 
 
@@ -99,13 +108,15 @@ class App:
 
     def deploy_env(self, nginx: Nginx) -> dict:
         env = dict(os.environ)
-        env.update({
-            "DEPLOY_NGINX_TEST_COMMAND": f"nginx -q -c {nginx.conf} -t",
-            "DEPLOY_NGINX_RELOAD_COMMAND": f"nginx -c {nginx.conf} -s reload",
-            "DEPLOY_SMOKE_URL": f"https://127.0.0.1:{self.https_port}/healthz",
-            "DEPLOY_DRAIN_SECONDS": "2",
-            "DEPLOY_HEALTH_TIMEOUT": "150",
-        })
+        env.update(
+            {
+                "DEPLOY_NGINX_TEST_COMMAND": f"nginx -q -c {nginx.conf} -t",
+                "DEPLOY_NGINX_RELOAD_COMMAND": f"nginx -c {nginx.conf} -s reload",
+                "DEPLOY_SMOKE_URL": f"https://127.0.0.1:{self.https_port}/healthz",
+                "DEPLOY_DRAIN_SECONDS": "2",
+                "DEPLOY_HEALTH_TIMEOUT": "150",
+            }
+        )
         env.update(self.env)
         return env
 
@@ -122,8 +133,13 @@ class App:
         return sh(self.deploy_cmd(*args), env=self.deploy_env(nginx), check=check, timeout=900)
 
     def popen_deploy(self, nginx: Nginx, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(self.deploy_cmd(*args), env=self.deploy_env(nginx), text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            self.deploy_cmd(*args),
+            env=self.deploy_env(nginx),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
 
     def state(self) -> dict:
         return json.loads((self.repo / ".deploy" / "state.json").read_text())
@@ -146,8 +162,10 @@ class App:
         if self.stack == "python":
             path = self.repo / "app" / "main.py"
             text = path.read_text()
-            new = text.replace("status_code, body = health(settings)",
-                               'status_code, body = 503, {"status": "broken on purpose"}')
+            new = text.replace(
+                "status_code, body = health(settings)",
+                'status_code, body = 503, {"status": "broken on purpose"}',
+            )
         else:
             path = self.repo / "src" / "app.js"
             text = path.read_text()
@@ -156,14 +174,41 @@ class App:
         path.write_text(new)
 
     def compose_db(self, *args: str) -> subprocess.CompletedProcess:
-        return sh(["docker", "compose", "-p", self.name, "--project-directory", str(self.repo),
-                   "--env-file", str(self.repo / ".env"), "-f", str(self.repo / "compose.yaml"),
-                   "-f", str(self.repo / "compose.db.yaml"), *args])
+        return sh(
+            [
+                "docker",
+                "compose",
+                "-p",
+                self.name,
+                "--project-directory",
+                str(self.repo),
+                "--env-file",
+                str(self.repo / ".env"),
+                "-f",
+                str(self.repo / "compose.yaml"),
+                "-f",
+                str(self.repo / "compose.db.yaml"),
+                *args,
+            ]
+        )
 
     def psql(self, sql: str) -> str:
         env = _env_file(self.repo / ".env")
-        return self.compose_db("exec", "-T", "db", "psql", "-U", env["POSTGRES_USER"], "-d", env["POSTGRES_DB"],
-                               "-At", "-v", "ON_ERROR_STOP=1", "-c", sql).stdout.strip()
+        return self.compose_db(
+            "exec",
+            "-T",
+            "db",
+            "psql",
+            "-U",
+            env["POSTGRES_USER"],
+            "-d",
+            env["POSTGRES_DB"],
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ).stdout.strip()
 
     def destroy(self) -> None:
         ids = self.containers()
@@ -171,7 +216,9 @@ class App:
             sh(["docker", "rm", "-f", *ids], check=False)
         sh(["docker", "volume", "rm", "-f", f"{self.name}_db-data"], check=False)
         sh(["docker", "network", "rm", f"{self.name}_default"], check=False)
-        images = sh(["docker", "images", "-q", "--filter", f"reference={self.name}"], check=False).stdout.split()
+        images = sh(
+            ["docker", "images", "-q", "--filter", f"reference={self.name}"], check=False
+        ).stdout.split()
         if images:
             sh(["docker", "rmi", "-f", *images], check=False)
 
@@ -185,13 +232,13 @@ def _env_file(path: Path) -> dict:
     return out
 
 
-def make_app(base: Path, *, name: str, stack: str, database: str = "none", nginx: Nginx,
-             **data) -> App:
+def make_app(base: Path, *, name: str, stack: str, database: str = "none", nginx: Nginx, **data) -> App:
     """Render an app with apps_dir=base and lay its directory out as the deploy workflow does."""
     render_dir = base / f"render-{name}"
     domain = f"{name}.deploy.test"
-    render_app(render_dir, app_name=name, stack=stack, database=database, domain=domain,
-               apps_dir=str(base), **data)
+    render_app(
+        render_dir, app_name=name, stack=stack, database=database, domain=domain, apps_dir=str(base), **data
+    )
     app_dir = base / name
     shutil.copytree(render_dir, app_dir, ignore=shutil.ignore_patterns(".env"))
     example = (render_dir / ".env.example").read_text()
@@ -295,18 +342,32 @@ http {{
         return dict(os.environ, REQUESTS_CA_BUNDLE=str(PEBBLE_CA))
 
     def certbot_args(self) -> str:
-        return (f"--server {PEBBLE_DIRECTORY} --config-dir {self.letsencrypt} "
-                f"--work-dir {self.root}/certbot-work --logs-dir {self.root}/certbot-logs")
+        return (
+            f"--server {PEBBLE_DIRECTORY} --config-dir {self.letsencrypt} "
+            f"--work-dir {self.root}/certbot-work --logs-dir {self.root}/certbot-logs"
+        )
 
     def issue(self, app: App) -> subprocess.CompletedProcess:
         """Obtain the certificate with the rendered repo's TLS helper, then serve the real block."""
-        return sh(["python3", str(app.repo / "deploy" / "tls.py"), "issue",
-                   "--site-source", str(app.repo / f"{app.name}.loopback.conf"),
-                   "--site-file", str(self.sites / f"{app.name}.conf"),
-                   "--webroot", str(self.webroot),
-                   "--http-listen", f"127.0.0.1:{ACME_HTTP_PORT}",
-                   "--certbot-args", self.certbot_args()],
-                  env=dict(app.deploy_env(self), **{"REQUESTS_CA_BUNDLE": str(PEBBLE_CA)}), timeout=300)
+        return sh(
+            [
+                "python3",
+                str(app.repo / "deploy" / "tls.py"),
+                "issue",
+                "--site-source",
+                str(app.repo / f"{app.name}.loopback.conf"),
+                "--site-file",
+                str(self.sites / f"{app.name}.conf"),
+                "--webroot",
+                str(self.webroot),
+                "--http-listen",
+                f"127.0.0.1:{ACME_HTTP_PORT}",
+                "--certbot-args",
+                self.certbot_args(),
+            ],
+            env=dict(app.deploy_env(self), **{"REQUESTS_CA_BUNDLE": str(PEBBLE_CA)}),
+            timeout=300,
+        )
 
 
 # ───────────────────────────── HTTPS clients and load ─────────────────────────────
@@ -323,8 +384,9 @@ def https_get(port: int, host: str, path: str = "/", timeout: float = 5) -> tupl
     conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=_client_context())
     conn._tunnel_host = None
     try:
-        conn.sock = _client_context().wrap_socket(socket.create_connection(("127.0.0.1", port), timeout),
-                                                  server_hostname=host)
+        conn.sock = _client_context().wrap_socket(
+            socket.create_connection(("127.0.0.1", port), timeout), server_hostname=host
+        )
         conn.request("GET", path, headers={"Host": host})
         resp = conn.getresponse()
         return resp.status, resp.read().decode(errors="replace")
@@ -335,9 +397,9 @@ def https_get(port: int, host: str, path: str = "/", timeout: float = 5) -> tupl
 
 
 def served_certificate(port: int, host: str) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        with _client_context().wrap_socket(raw, server_hostname=host) as tls:
-            return tls.getpeercert(binary_form=True)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    with _client_context().wrap_socket(raw, server_hostname=host) as tls:
+        return tls.getpeercert(binary_form=True)
 
 
 def cert_issuer_is_pebble(der: bytes) -> bool:
@@ -349,8 +411,15 @@ def cert_issuer_is_pebble(der: bytes) -> bool:
 class Load:
     """Steady HTTPS load (about `rate` requests/s) through nginx on 127.0.0.1, bounded in time."""
 
-    def __init__(self, port: int, host: str, path: str = "/healthz", rate: int = 100, threads: int = 4,
-                 max_seconds: float = 600):
+    def __init__(
+        self,
+        port: int,
+        host: str,
+        path: str = "/healthz",
+        rate: int = 100,
+        threads: int = 4,
+        max_seconds: float = 600,
+    ):
         self.port, self.host, self.path = port, host, path
         self.rate, self.threads, self.max_seconds = rate, threads, max_seconds
         self.ok = 0
@@ -379,8 +448,9 @@ class Load:
 
     def _connect(self) -> http.client.HTTPSConnection:
         conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=_client_context())
-        conn.sock = _client_context().wrap_socket(socket.create_connection(("127.0.0.1", self.port), 10),
-                                                  server_hostname=self.host)
+        conn.sock = _client_context().wrap_socket(
+            socket.create_connection(("127.0.0.1", self.port), 10), server_hostname=self.host
+        )
         return conn
 
     def _request(self, conn: http.client.HTTPSConnection) -> tuple[int, bytes, bool]:

@@ -39,8 +39,19 @@ def test_first_deploy_python_is_served_over_https_with_a_pebble_certificate(pyth
     assert python_app.version() == "v1"
     assert harness.cert_issuer_is_pebble(harness.served_certificate(python_app.https_port, python_app.domain))
     # Port 80 answers ACME and sends everything else to HTTPS.
-    proc = harness.sh(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
-                       "-H", f"Host: {python_app.domain}", f"http://127.0.0.1:{harness.ACME_HTTP_PORT}/x"])
+    proc = harness.sh(
+        [
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "-H",
+            f"Host: {python_app.domain}",
+            f"http://127.0.0.1:{harness.ACME_HTTP_PORT}/x",
+        ]
+    )
     assert proc.stdout.startswith("301 https://"), proc.stdout
     state = python_app.state()
     assert state["active"] and state["releases"][-1]["status"] == "active"
@@ -131,9 +142,20 @@ def test_second_deploy_with_no_wait_fails_clearly_while_one_runs(python_app, ngi
 
 def test_certificate_renewal_reloads_nginx_and_the_new_certificate_is_served(python_app, nginx):
     before = harness.served_certificate(python_app.https_port, python_app.domain)
-    proc = harness.sh(["certbot", "renew", "--force-renewal", "--no-random-sleep-on-renew",
-                       "--cert-name", python_app.domain, *nginx.certbot_args().split()],
-                      env=nginx.tls_env(), check=False, timeout=300)
+    proc = harness.sh(
+        [
+            "certbot",
+            "renew",
+            "--force-renewal",
+            "--no-random-sleep-on-renew",
+            "--cert-name",
+            python_app.domain,
+            *nginx.certbot_args().split(),
+        ],
+        env=nginx.tls_env(),
+        check=False,
+        timeout=300,
+    )
     assert proc.returncode == 0, _out(proc)
     # No reload by the test: the deploy hook tls.py installed must have done it.
     deadline = time.monotonic() + 10
@@ -153,8 +175,10 @@ def test_env_missing_a_required_key_is_refused_before_any_change(node_app, nginx
     env_file = node_app.repo / ".env"
     original = env_file.read_text()
     secret = re.search(r"^POSTGRES_PASSWORD=(.+)$", original, re.M).group(1)
-    before = {cid: harness.sh(["docker", "inspect", "-f", "{{.State.StartedAt}}", cid]).stdout
-              for cid in node_app.containers()}
+    before = {
+        cid: harness.sh(["docker", "inspect", "-f", "{{.State.StartedAt}}", cid]).stdout
+        for cid in node_app.containers()
+    }
     env_file.write_text(re.sub(r"^POSTGRES_PASSWORD=.*\n", "", original, flags=re.M))
     try:
         proc = node_app.run_deploy(nginx, "deploy", "--ref", "n-refused")
@@ -169,8 +193,10 @@ def test_env_missing_a_required_key_is_refused_before_any_change(node_app, nginx
         assert word in out, out
         assert secret not in out
         assert "lock acquired" not in out and "building" not in out
-    after = {cid: harness.sh(["docker", "inspect", "-f", "{{.State.StartedAt}}", cid]).stdout
-             for cid in node_app.containers()}
+    after = {
+        cid: harness.sh(["docker", "inspect", "-f", "{{.State.StartedAt}}", cid]).stdout
+        for cid in node_app.containers()
+    }
     assert after == before
     assert harness.sh(["docker", "images", "-q", "nodeapp:n-refused"]).stdout.strip() == ""
     assert node_app.version() == "n1"
@@ -185,7 +211,9 @@ def test_first_deploy_node_with_postgres_is_healthy_over_https(node_app):
 
 
 def test_database_data_survives_a_deploy_and_a_rollback(node_app, nginx):
-    node_app.psql("CREATE TABLE IF NOT EXISTS notes (body text); INSERT INTO notes VALUES ('kept across releases')")
+    node_app.psql(
+        "CREATE TABLE IF NOT EXISTS notes (body text); INSERT INTO notes VALUES ('kept across releases')"
+    )
     harness.bump_version(node_app, "n2")
     with harness.Load(node_app.https_port, node_app.domain) as load:
         proc = node_app.run_deploy(nginx, "deploy", "--ref", "n2")

@@ -18,15 +18,30 @@ pytestmark = pytest.mark.docker
 
 
 def test_method_b_pushes_to_and_deploys_from_the_local_registry(nginx, base_dir):
-    app = harness.make_app(base_dir, name="regapp", stack="python", nginx=nginx,
-                           deploy_method="registry", registry_url=f"{harness.REGISTRY}/regapp")
+    app = harness.make_app(
+        base_dir,
+        name="regapp",
+        stack="python",
+        nginx=nginx,
+        deploy_method="registry",
+        registry_url=f"{harness.REGISTRY}/regapp",
+    )
     try:
         assert app.config["deploy_method"] == "registry"
         nginx.issue(app)
         image = f"{harness.REGISTRY}/regapp:r1"
         # What the workflow's image job does: build on the CI runner and push.
-        harness.sh(["docker", "build", "--tag", image, "--build-arg",
-                    f"BASE_IMAGE={harness.STANDIN['python']}", str(app.repo)])
+        harness.sh(
+            [
+                "docker",
+                "build",
+                "--tag",
+                image,
+                "--build-arg",
+                f"BASE_IMAGE={harness.STANDIN['python']}",
+                str(app.repo),
+            ]
+        )
         harness.sh(["docker", "push", image])
         harness.sh(["docker", "image", "rm", image])
         with urllib.request.urlopen(f"http://{harness.REGISTRY}/v2/regapp/tags/list", timeout=5) as resp:
@@ -67,10 +82,27 @@ class PrivateEngine:
         self.ROOT.mkdir(parents=True, exist_ok=True)
         log = open(self.ROOT / "dockerd.log", "a")  # noqa: SIM115 (kept open for the daemon's life)
         self.proc = subprocess.Popen(
-            ["dockerd", "--data-root", str(self.ROOT / "data"), "--exec-root", str(self.RUN / "exec"),
-             "--pidfile", str(self.RUN / "docker.pid"), "--host", self.host, "--bridge", "none",
-             "--iptables=false", "--ip-masq=false", "--default-address-pool", "base=10.213.0.0/16,size=24"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "dockerd",
+                "--data-root",
+                str(self.ROOT / "data"),
+                "--exec-root",
+                str(self.RUN / "exec"),
+                "--pidfile",
+                str(self.RUN / "docker.pid"),
+                "--host",
+                self.host,
+                "--bridge",
+                "none",
+                "--iptables=false",
+                "--ip-masq=false",
+                "--default-address-pool",
+                "base=10.213.0.0/16,size=24",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while harness.sh(["docker", "info"], env=self.env(), check=False).returncode != 0:
             assert self.proc.poll() is None, (self.ROOT / "dockerd.log").read_text()[-3000:]
@@ -91,12 +123,16 @@ def private_engine(infra):
     if harness.sh(["docker", "image", "inspect", image], env=engine.env(), check=False).returncode != 0:
         # The stand-in comes from the main engine (no registry to pull from); loaded once, kept.
         save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "load", "-q"], stdin=save.stdout, env=engine.env(), check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["docker", "load", "-q"], stdin=save.stdout, env=engine.env(), check=True, capture_output=True
+        )
         assert save.wait() == 0
     yield engine
-    project_containers = harness.sh(["docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=rsapp"],
-                                    env=engine.env(), check=False).stdout.split()
+    project_containers = harness.sh(
+        ["docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=rsapp"],
+        env=engine.env(),
+        check=False,
+    ).stdout.split()
     if project_containers:
         harness.sh(["docker", "rm", "-f", *project_containers], env=engine.env(), check=False)
     engine.stop()

@@ -101,11 +101,11 @@ build() {
         mv "$tarball.part" "$tarball"
         rm -rf "$root"
     fi
-    set -- "$@"
-    changes=""
-    # docker import takes one --change per instruction.
-    for change in "$@"; do changes="$changes --change $(printf '%s' "$change" | sed 's/ /\\ /g')"; done
-    eval "docker import $changes \"$tarball\" \"$image\"" >/dev/null
+    # The remaining arguments are Dockerfile instructions: one --change each, passed as they are.
+    n=$#
+    for change in "$@"; do set -- "$@" --change "$change"; done
+    shift "$n"
+    docker import "$@" "$tarball" "$image" >/dev/null
     echo "standin-images.sh: imported $image"
 }
 
