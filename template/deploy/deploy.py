@@ -270,7 +270,7 @@ class AppDir:
         self.env_file = self.root / ".env"
         self.state_file = self.deploy / "state.json"
         self.lock_file = self.deploy / "lock"
-        # host-nginx: an `upstream` block's servers; compose-nginx: a `set` inside the proxy's location.
+        # host-nginx: the servers of an `upstream` block; compose-nginx: a `set` in a location.
         name = "proxy-upstream.conf" if settings.proxy == "compose-nginx" else "upstream.conf"
         self.upstream_file = self.deploy / name
         self.releases = self.deploy / "releases"
@@ -479,9 +479,17 @@ def free_port(settings: Settings, avoid: set[int]) -> int:
     )
 
 
-def copy_mounted_files(model: dict, source: Path, bundle: Path) -> None:
-    """Bind mounts from the checkout point into the release bundle, which outlives the checkout."""
-    for service in model.get("services", {}).values():
+def copy_mounted_files(
+    model: dict, source: Path, bundle: Path, shared: Path, web_service: str
+) -> None:
+    """Bind mounts from the checkout point at copies that outlive the checkout.
+
+    The web service's files go into the release bundle (each colour keeps its own). Other services
+    (the proxy, the database) run across releases, so their files live at one stable place and are
+    rewritten in place: their containers are not recreated and single-file mounts see the update.
+    """
+    for name, service in model.get("services", {}).items():
+        dest_root = bundle if name == web_service else shared
         for volume in service.get("volumes", []) or []:
             if not isinstance(volume, dict) or volume.get("type") != "bind":
                 continue
@@ -490,12 +498,12 @@ def copy_mounted_files(model: dict, source: Path, bundle: Path) -> None:
                 rel = src.relative_to(source)
             except ValueError:
                 continue
-            dest = bundle / rel
+            dest = dest_root / rel
             if src.is_dir():
                 shutil.copytree(src, dest, dirs_exist_ok=True)
             elif src.exists():
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dest)
+                shutil.copyfile(src, dest)
             volume["source"] = str(dest)
 
 
@@ -734,7 +742,13 @@ class Deployer:
                 image = f"{self.s.app_name}:{tag}"
 
         bundle.mkdir(parents=True, exist_ok=True)
-        copy_mounted_files(resolved, self.source if bundle_from is None else bundle_from, bundle)
+        copy_mounted_files(
+            resolved,
+            self.source if bundle_from is None else bundle_from,
+            bundle,
+            self.app.deploy / "shared",
+            self.s.web_service,
+        )
         write_atomic(bundle / "resolved.json", json.dumps(resolved, indent=2) + "\n")
 
         port = None

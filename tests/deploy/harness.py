@@ -62,12 +62,15 @@ def ensure_infra() -> None:
         proc = subprocess.run(["bash", str(INFRA / script)], text=True, capture_output=True, timeout=1800)
         if proc.returncode != 0:
             raise RuntimeError(f"tests/infra/{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    # Upstream image names the rendered compose files use for services the app does not build.
-    for upstream, standin in (
-        ("postgres:17-trixie", STANDIN["postgres"]),
-        ("nginx:1.28-trixie", STANDIN["nginx"]),
-    ):
-        sh(["docker", "tag", standin, upstream])
+    # The upstream images the template's compose files name for services the app does not build
+    # are tagged locally from the stand-ins, so `docker compose up` finds them without a registry.
+    # (certbot's container only needs a shell in these tests: its renew loop finds nothing to do.)
+    for compose_file in (ROOT / "template").glob("*compose*.jinja"):
+        for image in re.findall(r"^\s*image:\s*([\w./-]+:[\w.-]+)\s*$", compose_file.read_text(), re.M):
+            kind = image.split("/")[-1].split(":")[0]
+            standin = STANDIN.get(kind, STANDIN["nginx"] if kind == "certbot" else None)
+            if standin:
+                sh(["docker", "tag", standin, image])
 
 
 def free_port() -> int:

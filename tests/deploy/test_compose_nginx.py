@@ -1,0 +1,110 @@
+"""proxy: compose-nginx — the same zero-downtime switch through the app's own nginx container."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.deploy import harness
+
+pytestmark = pytest.mark.docker
+
+
+def _loopback_ports(app: harness.App, http_port: int) -> None:
+    """The proxy publishes 80/443 on the production box; here it gets loopback ports."""
+    path = app.repo / "compose.proxy.yaml"
+    text = path.read_text()
+    text = re.sub(r'- "80:80"', f'- "127.0.0.1:{http_port}:80"', text)
+    text = re.sub(r'- "443:443"', f'- "127.0.0.1:{app.https_port}:443"', text)
+    path.write_text(text)
+
+
+def _certificate_volume(app: harness.App, base) -> None:
+    """A certificate in the proxy's letsencrypt volume, where certbot's container would put it."""
+    certs = base / f"{app.name}-certs"
+    certs.mkdir()
+    harness.sh(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN={app.domain}",
+            "-keyout",
+            str(certs / "privkey.pem"),
+            "-out",
+            str(certs / "fullchain.pem"),
+        ]
+    )
+    volume = f"{app.name}_letsencrypt"
+    harness.sh(
+        [
+            "docker",
+            "volume",
+            "create",
+            "--label",
+            f"com.docker.compose.project={app.name}",
+            "--label",
+            "com.docker.compose.volume=letsencrypt",
+            volume,
+        ]
+    )
+    harness.sh(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "-v",
+            f"{volume}:/le",
+            "-v",
+            f"{certs}:/src:ro",
+            harness.STANDIN["python"],
+            "sh",
+            "-c",
+            f"mkdir -p /le/live/{app.domain} && cp /src/*.pem /le/live/{app.domain}/",
+        ]
+    )
+
+
+def test_compose_nginx_switches_through_the_proxy_container_with_zero_failures(nginx, base_dir):
+    app = harness.make_app(base_dir, name="cnapp", stack="python", proxy="compose-nginx", nginx=nginx)
+    # The nginx commands run inside the proxy container (deploy.json defaults).
+    app.env.update(
+        {"DEPLOY_NGINX_TEST_COMMAND": "nginx -t", "DEPLOY_NGINX_RELOAD_COMMAND": "nginx -s reload"}
+    )
+    try:
+        _loopback_ports(app, harness.free_port())
+        _certificate_volume(app, base_dir)
+        proc = app.run_deploy(nginx, "deploy", "--ref", "cn1")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert app.version() == "cn1"
+        proxy = app.containers("proxy")
+        assert len(proxy) == 1
+        started = harness.sh(["docker", "inspect", "-f", "{{.State.StartedAt}}", proxy[0]]).stdout
+
+        harness.bump_version(app, "cn2")
+        with harness.Load(app.https_port, app.domain) as load:
+            time.sleep(1)
+            proc = app.run_deploy(nginx, "deploy", "--ref", "cn2")
+            time.sleep(1)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert load.failed == 0, load.failures[:10]
+        assert load.ok > 100
+        assert app.version() == "cn2"
+        # The proxy was reloaded, not recreated.
+        assert app.containers("proxy") == proxy
+        assert harness.sh(["docker", "inspect", "-f", "{{.State.StartedAt}}", proxy[0]]).stdout == started
+        assert app.containers("web-blue") == [] and len(app.containers("web-green")) == 1
+    finally:
+        app.destroy()
+        harness.sh(
+            ["docker", "volume", "rm", "-f", f"{app.name}_letsencrypt", f"{app.name}_acme-webroot"],
+            check=False,
+        )
