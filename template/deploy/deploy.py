@@ -731,6 +731,7 @@ class Deployer:
             resolved = self.docker.resolve(self.source)
         else:
             resolved = json.loads((bundle_from / "resolved.json").read_text())
+        build = image is None and bundle_from is None and self.s.deploy_method != "registry"
         if image is None:
             if self.s.deploy_method == "registry":
                 if not self.s.registry_url:
@@ -774,7 +775,7 @@ class Deployer:
             "status": "starting",
         }
 
-        if bundle_from is None and self.s.deploy_method != "registry":
+        if build:
             build_model = json.loads(json.dumps(model))
             build_model["services"][new_service]["build"] = resolved["services"][
                 self.s.web_service

@@ -338,6 +338,8 @@ http {{
 
     def add_site(self, app: App) -> None:
         """Stage the adapted block next to the app; deploy/tls.py installs it."""
+        if not (app.repo / "deploy" / "nginx" / f"{app.name}.conf").exists():
+            return  # proxy: none
         (app.repo / ".deploy").mkdir(exist_ok=True)
         (app.repo / f"{app.name}.loopback.conf").write_text(self.site_text(app))
 

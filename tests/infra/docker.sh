@@ -25,7 +25,7 @@ apt_install() {
     apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends $missing
 }
 
-apt_install docker.io python3-venv ca-certificates iptables
+apt_install docker.io python3-venv ca-certificates iptables iproute2
 mkdir -p "$LOG_DIR"
 
 # A newer docker CLI (for instance in /usr/local/bin) talks to Engine 20.10 by API negotiation; pin
