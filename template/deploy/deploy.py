@@ -71,6 +71,7 @@ DEFAULTS = {
     "proxy_service": "proxy",
     "health_path": "/healthz",
     "health_timeout": 180,
+    "health_streak": 3,
     "smoke_url": "",
     "smoke_timeout": 20,
     "drain_seconds": 2,
@@ -648,8 +649,12 @@ class Deployer:
     # ── health ──
 
     def wait_healthy(self, service: str, port: int | None) -> None:
+        """Healthy: Docker's health check passed, or (published port) the same /healthz answered
+        200 on every probe for `health_streak` seconds, without waiting for Docker's next interval.
+        A container that exits, restarts or turns unhealthy fails at once."""
         deadline = time.monotonic() + self.s.health_timeout
         probe = f"http://127.0.0.1:{port}{self.s.health_path}" if port else None
+        streak_since: float | None = None
         while True:
             ids = self.docker.containers(service)
             info = self.docker.inspect(ids[0]) if ids else {}
@@ -662,16 +667,21 @@ class Deployer:
                 )
             if health == "unhealthy":
                 raise DeployError(f"{service} is unhealthy: its health check keeps failing")
-            docker_ok = state.get("Running") and health in (None, "healthy")
-            if docker_ok and (probe is None or http_get(probe, "")[0] == 200):
+            running = bool(state.get("Running"))
+            probe_ok = probe is None or (running and http_get(probe, "")[0] == 200)
+            now = time.monotonic()
+            streak_since = (streak_since or now) if probe_ok and probe else None
+            docker_ok = running and health in (None, "healthy")
+            streak_ok = streak_since is not None and now - streak_since >= self.s.health_streak
+            if (docker_ok and probe_ok) or streak_ok:
                 log(f"{service} is healthy")
                 return
-            if time.monotonic() > deadline:
+            if now > deadline:
                 raise DeployError(
                     f"{service} did not become healthy within {self.s.health_timeout} s "
                     f"(state {state.get('Status')}, health {health})"
                 )
-            time.sleep(1)
+            time.sleep(0.5)
 
     def print_logs(self, service: str) -> None:
         for cid in self.docker.containers(service):
