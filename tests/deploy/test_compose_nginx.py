@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import urllib.request
 
 import pytest
 
@@ -108,3 +110,40 @@ def test_compose_nginx_switches_through_the_proxy_container_with_zero_failures(n
             ["docker", "volume", "rm", "-f", f"{app.name}_letsencrypt", f"{app.name}_acme-webroot"],
             check=False,
         )
+
+
+def test_proxy_none_is_a_health_gated_recreate_that_puts_the_old_release_back(nginx, base_dir):
+    app = harness.make_app(base_dir, name="noneapp", stack="python", proxy="none", nginx=nginx)
+    port = int(harness._env_file(app.repo / ".env")["APP_HOST_PORT"])
+    app.env["DEPLOY_SMOKE_URL"] = f"http://127.0.0.1:{port}/healthz"
+
+    def served() -> str | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as resp:
+                return json.loads(resp.read()).get("version")
+        except OSError:
+            return None
+
+    try:
+        for ref in ("none1", "none2"):
+            harness.bump_version(app, ref)
+            proc = app.run_deploy(nginx, "deploy", "--ref", ref)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            assert served() == ref
+        main_py = app.repo / "app" / "main.py"
+        original = main_py.read_text()
+        app.break_health()
+        try:
+            proc = app.run_deploy(nginx, "deploy", "--ref", "none3-broken")
+        finally:
+            main_py.write_text(original)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out
+        assert "briefly down" in out and "starting web-green again" in out
+        deadline = time.monotonic() + 60
+        while served() != "none2":
+            assert time.monotonic() < deadline, "the old release did not come back"
+            time.sleep(1)
+        assert app.containers("web-blue") == []
+    finally:
+        app.destroy()

@@ -168,6 +168,22 @@ def test_certificate_renewal_reloads_nginx_and_the_new_certificate_is_served(pyt
     assert python_app.get()[0] == 200
 
 
+def test_only_the_last_releases_keep_their_images(python_app):
+    # By now: v1, v2, v3-broken (failed), rollback to v1, c1, c2, c3; keep_releases is 3.
+    state = python_app.state()
+    good = [r for r in state["releases"] if r["status"] in ("active", "previous")]
+    assert [r["ref"] for r in good] == ["c1", "c2", "c3"]
+    assert {r["ref"] for r in state["releases"] if r["status"] == "pruned"} >= {"v1", "v2"}
+
+    def present(tag: str) -> bool:
+        return harness.sh(["docker", "images", "-q", f"pyapp:{tag}"]).stdout.strip() != ""
+
+    assert [present(t) for t in ("c1", "c2", "c3")] == [True, True, True]
+    assert [present(t) for t in ("v1", "v2")] == [False, False]
+    releases_dir = python_app.repo / ".deploy" / "releases"
+    assert sorted(p.name.split("-", 1)[1] for p in releases_dir.iterdir()) == ["c1", "c2", "c3"]
+
+
 # ───────────────────────────── Node app with PostgreSQL ─────────────────────────────
 
 
