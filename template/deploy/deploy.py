@@ -785,32 +785,31 @@ class Deployer:
             "status": "starting",
         }
 
-        if build:
-            build_model = json.loads(json.dumps(model))
-            build_model["services"][new_service]["build"] = resolved["services"][
-                self.s.web_service
-            ].get("build", {"context": str(self.source)})
-            build_path = bundle / "build.json"
-            write_atomic(build_path, json.dumps(build_model, indent=2) + "\n")
-            self.build(build_path, new_service, image, build_args)
-            build_path.unlink()
-        elif not self.docker.image_exists(image):
-            self.pull(image)
-
-        others = [
-            n
-            for n in model["services"]
-            if n != new_service
-            and n != self.s.proxy_service
-            and not n.startswith(self.s.web_service + "-")
-        ]
-        if others:
-            log("starting " + ", ".join(others))
-            self.docker.compose(model_path, bundle, "up", "-d", "--wait", *others)
-
         stopped_old = False
         switched_from: str | None = "unset"
         try:
+            if build:
+                build_model = json.loads(json.dumps(model))
+                build_model["services"][new_service]["build"] = resolved["services"][
+                    self.s.web_service
+                ].get("build", {"context": str(self.source)})
+                build_path = bundle / "build.json"
+                write_atomic(build_path, json.dumps(build_model, indent=2) + "\n")
+                self.build(build_path, new_service, image, build_args)
+                build_path.unlink()
+            elif not self.docker.image_exists(image):
+                self.pull(image)
+
+            others = [
+                n
+                for n in model["services"]
+                if n != new_service
+                and n != self.s.proxy_service
+                and not n.startswith(self.s.web_service + "-")
+            ]
+            if others:
+                log("starting " + ", ".join(others))
+                self.docker.compose(model_path, bundle, "up", "-d", "--wait", *others)
             if self.s.proxy == "none" and old_service:
                 log(
                     f"stopping {old_service} (proxy: none has one port, so the app is briefly down)"
@@ -839,6 +838,8 @@ class Deployer:
                         f"migrations failed (exit {proc.returncode}):\n"
                         + (proc.stdout + proc.stderr).strip()[-3000:]
                     )
+                for line in proc.stdout.strip().splitlines()[-self.s.log_lines :]:
+                    log(f"  migrate: {line}")
             if self.s.proxy != "none":
                 switched_from = self.switch(colour, port)
                 if self.s.proxy == "compose-nginx":

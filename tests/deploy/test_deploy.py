@@ -60,11 +60,19 @@ def test_first_deploy_python_is_served_over_https_with_a_pebble_certificate(pyth
 
 def test_second_deploy_under_load_has_zero_failed_requests(python_app, nginx):
     harness.bump_version(python_app, "v2")
-    with harness.Load(python_app.https_port, python_app.domain) as load:
-        time.sleep(1)
-        proc = python_app.run_deploy(nginx, "deploy", "--ref", "v2")
-        time.sleep(1)
+    # A one-off migration runs in the new release before the switch.
+    python_app.env["DEPLOY_MIGRATE_COMMAND"] = (
+        "python3 -c \"import os; print('migrating to', os.environ['APP_VERSION'])\""
+    )
+    try:
+        with harness.Load(python_app.https_port, python_app.domain) as load:
+            time.sleep(1)
+            proc = python_app.run_deploy(nginx, "deploy", "--ref", "v2")
+            time.sleep(1)
+    finally:
+        del python_app.env["DEPLOY_MIGRATE_COMMAND"]
     assert proc.returncode == 0, _out(proc)
+    assert "migrate: migrating to v2" in proc.stdout
     assert load.ok > 100, f"the load generator barely ran: {load.ok} ok"
     assert load.failed == 0, load.failures[:10]
     assert python_app.version() == "v2"
