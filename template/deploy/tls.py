@@ -14,12 +14,10 @@ A failing step puts the previous server block back. Standard library only; setti
 deploy/deploy.json (and DEPLOY_<KEY> variables), like deploy.py.
 """
 
-# Fixed commands (certbot, nginx, openssl) with this repo's settings; no shell is involved.
-# ruff: noqa: S603, S607
-
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shlex
 import shutil
@@ -27,8 +25,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from deploy import HERE, AppDir, DeployError, Settings, parse_env_file, write_atomic  # noqa: E402
+
+def _load_deploy_module():
+    """deploy.py next to this file: one copy of the settings, app directory and error logic."""
+    spec = importlib.util.spec_from_file_location(
+        "deploy_program", Path(__file__).resolve().parent / "deploy.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_deploy = _load_deploy_module()
+HERE = _deploy.HERE
+AppDir = _deploy.AppDir
+DeployError = _deploy.DeployError
+Settings = _deploy.Settings
+parse_env_file = _deploy.parse_env_file
+write_atomic = _deploy.write_atomic
 
 
 def log(message: str) -> None:
@@ -36,7 +50,7 @@ def log(message: str) -> None:
 
 
 def run(cmd: list[str], env: dict | None = None) -> None:
-    proc = subprocess.run(cmd, text=True, capture_output=True, env=env)
+    proc = subprocess.run(cmd, text=True, capture_output=True, env=env, check=False)
     if proc.returncode != 0:
         raise DeployError(
             f"`{shlex.join(cmd)}` failed (exit {proc.returncode}):\n"
@@ -170,6 +184,7 @@ def cmd_check(args, settings: Settings) -> int:
         ["openssl", "x509", "-noout", "-enddate", "-issuer", "-in", str(live)],
         text=True,
         capture_output=True,
+        check=False,
     )
     print(out.stdout.strip())
     return 0 if out.returncode == 0 else 1
