@@ -22,10 +22,12 @@ def quiet_git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
     No prompts (a missing credential must fail, not hang a worker), no automatic maintenance
     (each `git commit` would otherwise spawn `git maintenance run --auto`), and a fallback
-    identity so commits work on a fresh CI machine.
+    identity so commits work on a fresh CI machine. `GIT_OPTIONAL_LOCKS=0` stops `git status` from
+    refreshing the index of the owner's repo: reading a repo must not write to it.
     """
     env = dict(os.environ)
     env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_OPTIONAL_LOCKS"] = "0"
     env.setdefault("GIT_AUTHOR_NAME", "devops-studio")
     env.setdefault("GIT_AUTHOR_EMAIL", "devops-studio@localhost")
     env.setdefault("GIT_COMMITTER_NAME", env["GIT_AUTHOR_NAME"])

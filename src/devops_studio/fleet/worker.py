@@ -203,7 +203,9 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
         base = git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=job.location, check=False).strip()
         if not base:
             raise Refused(f"{job.location} is on a detached HEAD; check out its main branch")
-        git("clone", "--quiet", "--branch", base, "--", job.location, str(work))
+        # --no-hardlinks: git refreshes the mtime of objects it re-creates, and a hard-linked object
+        # file would carry that write back into the owner's repo.
+        git("clone", "--quiet", "--no-hardlinks", "--branch", base, "--", job.location, str(work))
     else:
         git("clone", "--quiet", "--", job.location, str(work))
         base = git("symbolic-ref", "--short", "HEAD", cwd=work).strip()
