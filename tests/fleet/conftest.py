@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from template_factory import GIT_ENV, build_template  # noqa: E402
-
-from devops_studio.commands import fleet as fleet_command  # noqa: E402
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-        env={**os.environ, **GIT_ENV},
-    ).stdout
+from tests.fleet.helpers import Apps
+from tests.fleet.template_factory import GIT_ENV, build_template
 
 
 @pytest.fixture(autouse=True)
@@ -45,60 +29,6 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_template(tmp_path_factory.mktemp("template") / "tpl")
 
 
-class Apps:
-    """Makes app repos from the test template, each with a bare remote `origin`."""
-
-    def __init__(self, root: Path, template: Path) -> None:
-        self.root = root
-        self.template = template
-        (root / "apps").mkdir()
-        (root / "remotes").mkdir()
-
-    def make(self, name: str, version: str = "v1.0.0", edits: Callable[[Path], None] | None = None,
-             **data: object) -> Path:
-        import copier
-
-        path = self.root / "apps" / name
-        cwd = os.getcwd()
-        try:
-            copier.run_copy(str(self.template), path, data={"app_name": name, **data}, vcs_ref=version,
-                            defaults=True, unsafe=True, quiet=True)
-        finally:
-            os.chdir(cwd)
-        git(path, "init", "-q", "-b", "main")
-        git(path, "add", "-A")
-        git(path, "commit", "-q", "-m", f"Generate {name} from the template {version}")
-        if edits:
-            edits(path)
-            git(path, "add", "-A")
-            git(path, "commit", "-q", "-m", "Owner's edits")
-        remote = self.remote(name)
-        git(self.root, "init", "-q", "--bare", str(remote))
-        git(path, "remote", "add", "origin", str(remote))
-        git(path, "push", "-q", "origin", "main")
-        return path
-
-    def remote(self, name: str) -> Path:
-        return self.root / "remotes" / f"{name}.git"
-
-
 @pytest.fixture
 def apps(tmp_path: Path, template_repo: Path) -> Apps:
     return Apps(tmp_path, template_repo)
-
-
-def run_fleet(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict | list | None, str]:
-    """Run `devops-studio fleet ...` in-process; returns (exit code, parsed JSON or None, stderr)."""
-    parser = argparse.ArgumentParser(prog="devops-studio")
-    fleet_command.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["fleet", *argv])
-    capsys.readouterr()
-    code = args.func(args)
-    out, err = capsys.readouterr()
-    data = json.loads(out) if "--json" in argv and out.strip() else None
-    return code, data, out + err
-
-
-def remote_refs(remote: Path) -> dict[str, str]:
-    out = git(remote, "for-each-ref", "--format=%(refname) %(objectname)")
-    return dict(line.split(" ", 1) for line in out.splitlines())

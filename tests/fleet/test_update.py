@@ -5,9 +5,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import git, remote_refs, run_fleet
-from github_fake import TOKEN, FakeGitHub
-from template_factory import ICON, LOGO_V1, LOGO_V2
+from tests.fakes.github_api import FakeGitHub
+from tests.fleet.helpers import git, remote_refs, run_fleet
+from tests.fleet.template_factory import ICON, LOGO_V1, LOGO_V2
+
+TOKEN = "ghp_fleet_test_token"
+
+
+def github_for(*repos: str) -> FakeGitHub:
+    github = FakeGitHub()
+    github.add_token(TOKEN, login="acme-bot")
+    for repo in repos:
+        github.add_repo("acme", repo)
+    return github
 
 BRANCH = "template-update/v2.0.0"
 
@@ -87,7 +97,7 @@ def test_true_conflict_is_reported_and_opened_as_a_draft(apps, capsys, monkeypat
         readme.write_text(new)
 
     app = apps.make("gamma", edits=edits)
-    with FakeGitHub() as github:
+    with github_for("gamma") as github:
         monkeypatch.setenv("GITHUB_API_URL", github.url)
         monkeypatch.setenv("GH_TOKEN", TOKEN)
         code, repos, out = update(capsys, app, extra=("--push", "--pr"))
@@ -95,7 +105,7 @@ def test_true_conflict_is_reported_and_opened_as_a_draft(apps, capsys, monkeypat
     result = repos["gamma"]
     assert result["classification"] == "conflicted"
     assert result["conflicts"] == ["README.md"]
-    (pr,) = github.pulls["acme/gamma"]
+    (pr,) = github.pulls["acme/gamma"].values()
     assert pr["draft"] is True
     assert pr["head"]["ref"] == BRANCH and pr["base"]["ref"] == "main"
     assert "README.md" in pr["body"] and "Conflicts to resolve" in pr["body"]
@@ -183,7 +193,7 @@ def test_repo_already_current_is_up_to_date(apps, capsys):
 def test_second_run_updates_the_same_branch_and_pull_request(apps, capsys, monkeypatch):
     app = apps.make("kappa")
     remote = apps.remote("kappa")
-    with FakeGitHub() as github:
+    with github_for("kappa") as github:
         monkeypatch.setenv("GITHUB_API_URL", github.url)
         monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
         code, repos, _ = update(capsys, app, extra=("--push", "--pr"))
@@ -207,7 +217,7 @@ def test_second_run_updates_the_same_branch_and_pull_request(apps, capsys, monke
         assert code == 0
         assert git(remote, "rev-parse", BRANCH).strip() == second
         assert len(github.pulls["acme/kappa"]) == 1
-        assert [m for m, p, _ in github.requests if m == "POST"] == ["POST"]
+        assert [r["method"] for r in github.requests if r["method"] == "POST"] == ["POST"]
 
 
 def test_a_persons_commit_on_the_branch_is_never_overwritten(apps, capsys, tmp_path):
