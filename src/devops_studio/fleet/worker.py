@@ -92,7 +92,7 @@ def init_worker(run_dir: str, git_config_env: dict[str, str]) -> None:
     """
     from plumbum import local
 
-    from devops_studio.fleet.copier_guard import install_checkout_cache
+    from devops_studio.fleet.copier_guard import install_speedups
 
     own = Path(run_dir, f"worker-{os.getpid()}")
     own.mkdir(parents=True, exist_ok=True)
@@ -100,9 +100,16 @@ def init_worker(run_dir: str, git_config_env: dict[str, str]) -> None:
     local.env["COPIER_CACHE_DIR"] = str(own / "copier-cache")
     for key, value in git_config_env.items():
         local.env[key] = value
+    # Copier commits six times per update in scratch repos; each commit would start
+    # `git maintenance run --auto` and `git gc --auto` in the background for nothing.
+    count = int(local.env.get("GIT_CONFIG_COUNT", "0"))
+    for i, (key, value) in enumerate((("maintenance.auto", "false"), ("gc.auto", "0")), start=count):
+        local.env[f"GIT_CONFIG_KEY_{i}"] = key
+        local.env[f"GIT_CONFIG_VALUE_{i}"] = value
+    local.env["GIT_CONFIG_COUNT"] = str(count + 2)
     for key in ("GIT_TERMINAL_PROMPT",):
         local.env[key] = "0"
-    install_checkout_cache(own / "checkouts")
+    install_speedups(own / "checkouts")
 
 
 def _publish_target(job: Job, result: RepoResult) -> str | None:
