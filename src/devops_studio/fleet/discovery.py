@@ -4,13 +4,15 @@ Sources, in the order they are listed on the command line:
 
 - `--repos`: local clones (paths) or git URLs;
 - `--folder`: every direct sub-folder that is a git repo with a `.copier-answers.yml`;
-- the inventory (`studio.yml`), when neither is given and the file exists: its `apps` list, each
-  entry a path/URL string or a mapping with `repo` (path or URL) and optional `name`/`github`.
+- the inventory (`--inventory`, or `studio.yml` in the current folder when neither of the others
+  is given): the repos listed under `github.repos` of `github.owner`. A clone of the same name
+  given with `--repos`/`--folder` is used in place of the GitHub URL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -73,27 +75,28 @@ def from_folder(folder: Path) -> list[RepoRef]:
 
 
 def from_inventory(path: Path) -> list[RepoRef]:
+    """The app repos the inventory names: `github.owner` and `github.repos`.
+
+    Each becomes a GitHub URL (`$GITHUB_SERVER_URL`, default https://github.com). Only these two
+    keys are read here; the rest of studio.yml describes machines and is checked by its own code.
+    """
     try:
         data = YAML(typ="safe").load(path.read_text())
     except (OSError, YAMLError) as exc:
         raise DiscoveryError(f"{path}: cannot read the inventory ({exc}); fix the file") from exc
-    apps = (data or {}).get("apps") if isinstance(data, dict) else None
-    if not isinstance(apps, list):
-        raise DiscoveryError(f"{path}: `apps` must be a list of repo paths/URLs or mappings with `repo`")
-    refs = []
-    base = path.parent
-    for index, entry in enumerate(apps):
-        field = f"{path}: apps[{index}]"
-        if isinstance(entry, str):
-            location, name, github = entry, None, None
-        elif isinstance(entry, dict) and isinstance(entry.get("repo"), str):
-            location, name, github = entry["repo"], entry.get("name"), entry.get("github")
-        else:
-            raise DiscoveryError(f"{field}: give a path/URL string or a mapping with `repo`")
-        if not is_url(location) and not Path(location).expanduser().is_absolute():
-            location = str(base / location)
-        refs.append(_ref_for(location, field, github=github, name=name))
-    return refs
+    github = data.get("github") if isinstance(data, dict) else None
+    if not isinstance(github, dict):
+        raise DiscoveryError(f"{path}: github: is required (a mapping with owner and repos)")
+    owner, repos = github.get("owner"), github.get("repos")
+    if not isinstance(owner, str) or not owner:
+        raise DiscoveryError(f"{path}: github.owner: is required (the GitHub user or organization)")
+    if not isinstance(repos, list) or not all(isinstance(r, str) and r for r in repos):
+        raise DiscoveryError(f"{path}: github.repos: must be a list of repository names")
+    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    return [
+        RepoRef(name, f"{server}/{owner}/{name}.git", local=False, github=f"{owner}/{name}")
+        for name in repos
+    ]
 
 
 def discover(
@@ -123,6 +126,11 @@ def discover(
     names: dict[str, str] = {}
     for ref in refs:
         if ref.location in unique:
+            continue
+        if not ref.local and ref.github and ref.name in names:
+            # The inventory names a repo that is also given as a clone: use the clone.
+            clone = unique[names[ref.name]]
+            unique[clone.location] = replace(clone, github=clone.github or ref.github)
             continue
         if ref.name in names:
             raise DiscoveryError(
