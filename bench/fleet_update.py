@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -113,6 +114,12 @@ def make_app(args: tuple[str, int, str]) -> str:
     return name
 
 
+def _children_cpu() -> float:
+    """CPU seconds used by finished child processes (and their children) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def tree_of_worktree(repo: Path) -> str:
     """Tree id of the work tree as git sees it (ignored files such as .env left out)."""
     git(repo, "add", "-A")
@@ -138,6 +145,7 @@ def main() -> int:
 
         copier_cmd = shutil.which("copier", path=str(Path(sys.executable).parent)) or "copier"
         serial_failures = 0
+        cpu_before = _children_cpu()
         started = time.perf_counter()
         for name in names:
             proc = subprocess.run([copier_cmd, "update", "--defaults", "--trust", "--quiet"],
@@ -146,7 +154,9 @@ def main() -> int:
                 serial_failures += 1
                 print(f"serial {name} failed: {proc.stderr.strip()[-300:]}", file=sys.stderr)
         serial_s = time.perf_counter() - started
+        serial_cpu = _children_cpu() - cpu_before
 
+        cpu_before = _children_cpu()
         started = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "devops_studio", "fleet", "update", "--folder", str(root / "fleet"),
@@ -154,6 +164,7 @@ def main() -> int:
             capture_output=True, text=True,
         )
         fleet_s = time.perf_counter() - started
+        fleet_cpu = _children_cpu() - cpu_before
         try:
             report = json.loads(proc.stdout)
         except ValueError:
@@ -181,7 +192,8 @@ def main() -> int:
                 print(f"trees differ for {name}: serial {serial_tree} fleet {fleet_tree}", file=sys.stderr)
         failures = serial_failures + fleet_failures
         print(f"serial: {serial_s / len(names):.2f} s per repo; fleet: {fleet_s / len(names):.2f} s per repo "
-              f"with {args.jobs} jobs; conflicted: {conflicted}", file=sys.stderr)
+              f"with {args.jobs} jobs; conflicted: {conflicted}; CPU time (user+sys) serial "
+              f"{serial_cpu:.1f} s, fleet {fleet_cpu:.1f} s", file=sys.stderr)
         same = "yes" if identical else "no"
         print(f"repos={len(names)} serial_s={serial_s:.1f} fleet_s={fleet_s:.1f} "
               f"speedup={serial_s / fleet_s:.2f} failures={failures} identical={same}")

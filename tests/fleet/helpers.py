@@ -33,14 +33,14 @@ class Apps:
         (root / "remotes").mkdir()
 
     def make(self, name: str, version: str = "v1.0.0", edits: Callable[[Path], None] | None = None,
-             **data: object) -> Path:
+             skip_tasks: bool = False, **data: object) -> Path:
         import copier
 
         path = self.root / "apps" / name
         cwd = os.getcwd()
         try:
             copier.run_copy(str(self.template), path, data={"app_name": name, **data}, vcs_ref=version,
-                            defaults=True, unsafe=True, quiet=True)
+                            defaults=True, unsafe=True, quiet=True, skip_tasks=skip_tasks)
         finally:
             os.chdir(cwd)
         git(path, "init", "-q", "-b", "main")
