@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from devops_studio.fleet.discovery import DiscoveryError, discover
 from devops_studio.fleet.gitcmd import GitError
-from devops_studio.fleet.github import GitHub
+from devops_studio.fleet.github import GitHub, token_from_env
 from devops_studio.fleet.report import console_for, print_json, status_table, update_table
 from devops_studio.fleet.status import fleet_status
 from devops_studio.fleet.update import UpdateOptions, run_update
@@ -48,7 +49,10 @@ def status_command(args: argparse.Namespace) -> int:
     except DiscoveryError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
-    rows = fleet_status(repos, template=args.template, github=GitHub())
+    # GitHub is asked only when configured: without a token or an API URL there is nothing to ask
+    # (private repos) and a machine without internet would wait for the timeout on every repo.
+    configured = token_from_env() or os.environ.get("GITHUB_API_URL")
+    rows = fleet_status(repos, template=args.template, github=GitHub(timeout=10) if configured else None)
     if args.json:
         print_json({"repos": rows})
     else:

@@ -58,12 +58,19 @@ def read_answers(repo: Path) -> Answers:
     return parse_answers(path.read_text(), str(repo))
 
 
-def read_repo_answers(location: str, local: bool, scratch: Path) -> Answers:
-    """The committed answers of a repo: from HEAD of a local clone, or a shallow clone of a URL."""
+def read_repo_answers(location: str, local: bool, scratch: Path, work_tree_ok: bool = False) -> Answers:
+    """The committed answers of a repo: from HEAD of a local clone, or a shallow clone of a URL.
+
+    `work_tree_ok`: read a local clone's work-tree copy instead, which costs no git process; for
+    callers that re-read the committed file later anyway.
+    """
     from devops_studio.fleet.gitcmd import GitError, git
 
     if local:
+        work_tree_copy = Path(location, ANSWERS_FILE)
         try:
+            if work_tree_ok and work_tree_copy.is_file():
+                return parse_answers(work_tree_copy.read_text(), location)
             text = git("show", f"HEAD:{ANSWERS_FILE}", cwd=location)
         except GitError as exc:
             raise AnswersError(

@@ -85,7 +85,9 @@ def _plan(repos: list[RepoRef], options: UpdateOptions, run_dir: Path, run: Upda
     early: list[dict[str, Any]] = []
     for ref in repos:
         try:
-            answers = read_repo_answers(ref.location, ref.local, run_dir / "probe")
+            # Only picks the template to mirror: each worker re-reads the committed answers and
+            # refuses a dirty clone, so the work-tree copy (no git process per repo) is enough.
+            answers = read_repo_answers(ref.location, ref.local, run_dir / "probe", work_tree_ok=True)
         except AnswersError as exc:
             early.append(RepoResult(ref.name, ref.location, error=str(exc)).to_dict())
             continue
