@@ -61,7 +61,7 @@ log_level:
 
 FAILING_TASK = """
 _tasks:
-  - command: "echo 'migration step failed' >&2; exit 3"
+  - command: "echo 'running the migration'; echo 'migration step failed' >&2; exit 3"
 """
 
 ANSWERS_TEMPLATE = "# Changes here will be overwritten by Copier\n[[ _copier_answers|to_nice_yaml ]]"

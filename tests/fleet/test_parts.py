@@ -64,3 +64,12 @@ def test_pull_request_body_lists_what_the_owner_must_know():
     assert is_draft(result)
     assert not is_draft(_result())
     assert is_draft(_result(binary_edits_reverted=["x.png"]))
+
+
+def test_credentials_in_urls_are_redacted():
+    from devops_studio.fleet.gitcmd import redact
+
+    assert redact("push to https://x-access-token:ghs_secret@github.com/a/b.git failed") == (
+        "push to https://***@github.com/a/b.git failed"
+    )
+    assert redact("/srv/git/a.git") == "/srv/git/a.git"

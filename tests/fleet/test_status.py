@@ -106,20 +106,29 @@ def test_default_inventory_in_the_current_folder(apps, capsys, tmp_path, monkeyp
     assert report["repos"][0]["version"] == "v1.0.0"
 
 
-def test_fleet_is_a_command_of_the_cli(apps, tmp_path):
-    """Through the real entry point, in its own process: stdout is JSON only, the table on stderr."""
+def _cli(tmp_path, *argv):
     import json
     import subprocess
     import sys
 
+    proc = subprocess.run([sys.executable, "-m", "devops_studio", "fleet", *argv],
+                          capture_output=True, text=True, cwd=tmp_path)
+    return proc.returncode, json.loads(proc.stdout), proc.stderr
+
+
+def test_fleet_is_a_command_of_the_cli(apps, tmp_path):
+    """Through the real entry point, in its own process: stdout is JSON only, the table on stderr."""
     app = apps.make("cli-app")
-    proc = subprocess.run(
-        [sys.executable, "-m", "devops_studio", "fleet", "update", "--repos", str(app), "--dry-run",
-         "--to", "v2.0.0", "--json"],
-        capture_output=True, text=True, cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+    code, report, err = _cli(tmp_path, "update", "--repos", str(app), "--dry-run", "--to", "v2.0.0", "--json")
+    assert code == 0, err
     assert report["repos"][0]["classification"] == "updated"
     assert report["summary"] == {"updated": 1}
-    assert "Template update (dry run: nothing written)" in proc.stderr
+    assert "Template update (dry run: nothing written)" in err
+
+
+def test_output_of_template_tasks_stays_out_of_the_json_report(apps, tmp_path):
+    app = apps.make("noisy-app")
+    code, report, err = _cli(tmp_path, "update", "--repos", str(app), "--to", "v3.0.0", "--json")
+    assert code == 1
+    assert report["summary"] == {"error": 1}
+    assert "running the migration" in err

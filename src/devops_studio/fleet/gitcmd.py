@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,7 +15,7 @@ class GitError(RuntimeError):
     def __init__(self, args: list[str], returncode: int, stderr: str) -> None:
         self.returncode = returncode
         self.stderr = stderr.strip()
-        super().__init__(f"git {' '.join(args)} failed ({returncode}): {self.stderr}")
+        super().__init__(redact(f"git {' '.join(args)} failed ({returncode}): {self.stderr}"))
 
 
 def quiet_git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -76,6 +77,14 @@ def git_bytes(*args: str, cwd: Path | str | None = None, env: Mapping[str, str] 
     if proc.returncode != 0:
         raise GitError(list(args), proc.returncode, proc.stderr.decode(errors="replace"))
     return proc.stdout
+
+
+_URL_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """Hide credentials embedded in URLs (`https://user:token@host/...`) before text is shown."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 def is_url(location: str) -> bool:

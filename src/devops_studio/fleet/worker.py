@@ -18,7 +18,7 @@ from typing import Any
 
 from devops_studio.fleet.answers import ANSWERS_FILE, AnswersError, read_answers
 from devops_studio.fleet.checks import changed_paths, find_conflicts, head_blob, sha256
-from devops_studio.fleet.gitcmd import GitError, git, git_ok
+from devops_studio.fleet.gitcmd import GitError, git, git_ok, redact
 
 # Our commits on a template-update branch carry this trailer; any other commit there is a person's.
 TRAILER = "Template-Update"
@@ -75,7 +75,11 @@ class RepoResult:
     github_owner: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for key in ("location", "publish_url", "error", "note"):
+            if data[key]:
+                data[key] = redact(data[key])
+        return data
 
 
 class Refused(Exception):
@@ -94,6 +98,9 @@ def init_worker(run_dir: str, git_config_env: dict[str, str]) -> None:
 
     from devops_studio.fleet.copier_guard import install_speedups
 
+    # The parent's stdout may carry the JSON report: whatever Copier or a template task prints in
+    # a worker goes to stderr instead.
+    os.dup2(2, 1)
     own = Path(run_dir, f"worker-{os.getpid()}")
     own.mkdir(parents=True, exist_ok=True)
     os.environ["COPIER_CACHE_DIR"] = str(own / "copier-cache")
