@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from devops_studio.fleet.github import slug_from_url
 from devops_studio.fleet.mirror import TemplateMirror, insteadof_env, version_of
 from devops_studio.fleet.pullrequest import body_for, branch_for, is_draft
@@ -73,3 +75,30 @@ def test_credentials_in_urls_are_redacted():
         "push to https://***@github.com/a/b.git failed"
     )
     assert redact("/srv/git/a.git") == "/srv/git/a.git"
+
+
+def test_conflicts_are_found_in_the_tree_not_trusted_from_copier(tmp_path):
+    """Unmerged index entries, `.rej` files and conflict markers each count as a conflict."""
+    from devops_studio.fleet.checks import changed_paths, find_conflicts
+    from tests.fleet.helpers import git
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for name in ("merged.txt", "marked.txt", "clean.txt", "patched.txt"):
+        (repo / name).write_text("one\ntwo\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "other")
+    (repo / "merged.txt").write_text("one\nother\n")
+    git(repo, "commit", "-qam", "other")
+    git(repo, "checkout", "-q", "main")
+    (repo / "merged.txt").write_text("one\nmain\n")
+    git(repo, "commit", "-qam", "main")
+    subprocess.run(["git", "merge", "-q", "other"], cwd=repo, capture_output=True)  # leaves UU
+    (repo / "marked.txt").write_text("<<<<<<< before updating\na\n=======\nb\n>>>>>>> after updating\n")
+    (repo / "clean.txt").write_text("one\ntwo\nthree\n")
+    (repo / "patched.txt.rej").write_text("@@ -1 +1 @@\n-one\n+uno\n")
+    changes = changed_paths(repo)
+    assert {c.path: c.status for c in changes}["merged.txt"] == "U"
+    assert find_conflicts(repo, changes) == ["marked.txt", "merged.txt", "patched.txt"]

@@ -322,3 +322,37 @@ def test_bad_input_names_the_field(apps, capsys, monkeypatch):
     code, _, out = run_fleet(capsys, "update", "--repos", str(app), "--push", "--pr")
     assert code == 2 and "GH_TOKEN" in out
     assert list(remote_refs(apps.remote("xi"))) == ["refs/heads/main"]
+
+
+def test_a_pull_request_that_cannot_be_opened_fails_the_run(apps, capsys, monkeypatch):
+    app = apps.make("omicron")
+    with github_for() as github:  # the repo is unknown to GitHub: 404
+        monkeypatch.setenv("GITHUB_API_URL", github.url)
+        monkeypatch.setenv("GH_TOKEN", TOKEN)
+        code, repos, out = update(capsys, app, extra=("--push", "--pr"))
+    assert code == 1
+    assert repos["omicron"]["classification"] == "updated"
+    assert "404" in repos["omicron"]["pr"]["error"] and "acme/omicron" in repos["omicron"]["pr"]["error"]
+    assert f"refs/heads/{BRANCH}" in remote_refs(apps.remote("omicron"))
+    assert TOKEN not in out
+
+
+def test_pull_request_of_a_branch_a_person_works_on_is_left_alone(apps, capsys, monkeypatch, tmp_path):
+    app = apps.make("pi")
+    remote = apps.remote("pi")
+    with github_for("pi") as github:
+        monkeypatch.setenv("GITHUB_API_URL", github.url)
+        monkeypatch.setenv("GH_TOKEN", TOKEN)
+        assert update(capsys, app, extra=("--push", "--pr"))[0] == 0
+        helper = tmp_path / "person"
+        git(tmp_path, "clone", "-q", "--branch", BRANCH, str(remote), str(helper))
+        (helper / "extra.txt").write_text("mine\n")
+        git(helper, "add", "extra.txt")
+        git(helper, "commit", "-qm", "Add extra")
+        git(helper, "push", "-q", "origin", BRANCH)
+        body_before = github.pulls["acme/pi"][1]["body"]
+        code, repos, _ = update(capsys, app, extra=("--push", "--pr"))
+        assert code == 0
+        assert repos["pi"]["pr"]["action"] == "left as is"
+        assert github.pulls["acme/pi"][1]["body"] == body_before
+        assert [r["method"] for r in github.requests].count("PATCH") == 0

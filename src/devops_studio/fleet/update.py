@@ -49,6 +49,17 @@ class UpdateRun:
         return {"templates": self.templates, "repos": self.results, "summary": counts}
 
 
+@dataclass
+class _Plan:
+    """What the run works with: the jobs, the repos already settled, the template mirrors."""
+
+    jobs: list[Job] = field(default_factory=list)
+    early: list[dict[str, Any]] = field(default_factory=list)
+    # Every spelling of a template source (answers' _src_path, --template) -> its mirror.
+    rewrites: dict[str, Path] = field(default_factory=dict)
+    mirror_of_repo: dict[str, TemplateMirror] = field(default_factory=dict)
+
+
 def run_update(repos: list[RepoRef], options: UpdateOptions, console: Console) -> UpdateRun:
     if options.pr and not options.push:
         raise ValueError("--pr needs --push: a pull request needs the branch on the remote")
@@ -61,35 +72,30 @@ def run_update(repos: list[RepoRef], options: UpdateOptions, console: Console) -
     run = UpdateRun()
     run_dir = Path(tempfile.mkdtemp(prefix="devops-studio-fleet."))
     try:
-        jobs, early = _plan(repos, options, run_dir, run)
-        run.results.extend(early)
-        rewrites = {source: Path(info["mirror"]) for source, info in run.templates.items()}
-        if jobs:
-            run.results.extend(_execute(jobs, options, run_dir, rewrites, console))
+        plan = _plan(repos, options, run_dir, run)
+        run.results.extend(plan.early)
+        if plan.jobs:
+            run.results.extend(_execute(plan.jobs, options, run_dir, plan.rewrites, console))
         order = {ref.name: i for i, ref in enumerate(repos)}
         run.results.sort(key=lambda r: order.get(r["name"], len(order)))
         if github is not None:
-            _pull_requests(run, repos, github, console)
+            _pull_requests(run, repos, github, plan.mirror_of_repo)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
-        for info in run.templates.values():
-            for private in ("mirror", "_mirror_obj", "changelogs"):
-                info.pop(private, None)
     return run
 
 
-def _plan(repos: list[RepoRef], options: UpdateOptions, run_dir: Path, run: UpdateRun):
+def _plan(repos: list[RepoRef], options: UpdateOptions, run_dir: Path, run: UpdateRun) -> _Plan:
     """Read every repo's answers, fetch each template once, and make one job per repo."""
+    plan = _Plan()
     mirrors: dict[str, TemplateMirror] = {}
-    jobs: list[Job] = []
-    early: list[dict[str, Any]] = []
     for ref in repos:
         try:
             # Only picks the template to mirror: each worker re-reads the committed answers and
             # refuses a dirty clone, so the work-tree copy (no git process per repo) is enough.
             answers = read_repo_answers(ref.location, ref.local, run_dir / "probe", work_tree_ok=True)
         except AnswersError as exc:
-            early.append(RepoResult(ref.name, ref.location, error=str(exc)).to_dict())
+            plan.early.append(RepoResult(ref.name, ref.location, error=str(exc)).to_dict())
             continue
         source = options.template or answers.src_path
         mirror = mirrors.get(source)
@@ -98,21 +104,21 @@ def _plan(repos: list[RepoRef], options: UpdateOptions, run_dir: Path, run: Upda
             mirrors[source] = mirror
             target = options.to or mirror.newest()
             mirror.resolve(target)  # a bad --to fails here, before any repo is touched
-            run.templates[source] = {"target": target, "versions": mirror.tags(), "mirror": str(mirror.path)}
+            run.templates[source] = {"target": target, "versions": mirror.tags()}
+            plan.rewrites[source] = mirror.path
+        # A repo whose answers name another URL of the same template (--template) reaches the
+        # mirror through that URL too.
+        plan.rewrites.setdefault(answers.src_path, mirror.path)
+        plan.mirror_of_repo[ref.name] = mirror
         target = run.templates[source]["target"]
-        jobs.append(
+        plan.jobs.append(
             Job(
                 name=ref.name, location=ref.location, local=ref.local, target=target,
                 branch=pullrequest.branch_for(target), mirror=str(mirror.path), workdir=str(run_dir),
                 dry_run=options.dry_run, push=options.push,
             )
         )
-        # Repos whose answers name another URL for the same template still use this mirror.
-        if answers.src_path != source:
-            run.templates.setdefault(answers.src_path, {**run.templates[source]})
-    for source, info in run.templates.items():
-        info["_mirror_obj"] = mirrors.get(source) or next(iter(mirrors.values()))
-    return jobs, early
+    return plan
 
 
 def _execute(jobs: list[Job], options: UpdateOptions, run_dir: Path, rewrites: dict[str, Path],
@@ -159,7 +165,8 @@ def _slug(ref: RepoRef, result: dict[str, Any]) -> str | None:
     return None
 
 
-def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub, console: Console) -> None:
+def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub,
+                   mirror_of_repo: dict[str, TemplateMirror]) -> None:
     by_name = {ref.name: ref for ref in repos}
     for result in run.results:
         if result["classification"] not in ("updated", "conflicted") or not result["branch"]:
@@ -168,7 +175,7 @@ def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub, console
         slug = _slug(ref, result)
         if slug is None:
             result["pr"] = {"error": "cannot tell the GitHub repo: use a github.com remote, answer "
-                            "github_owner, or set `github: owner/repo` in studio.yml"}
+                            "github_owner, or list the repo in studio.yml"}
             continue
         try:
             existing = github.find_open_pull(slug, result["branch"])
@@ -178,8 +185,8 @@ def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub, console
                     result["pr"] = {"number": existing["number"], "url": existing.get("html_url"),
                                     "draft": existing.get("draft"), "action": "left as is"}
                 continue
-            info = _template_info(run, result)
-            changelog = info["_mirror_obj"].changelog_excerpt(result["from_version"], result["to_version"])
+            mirror = mirror_of_repo[result["name"]]
+            changelog = mirror.changelog_excerpt(result["from_version"], result["to_version"])
             body = pullrequest.body_for(result, changelog)
             title = pullrequest.title_for(result)
             draft = pullrequest.is_draft(result)
@@ -195,10 +202,3 @@ def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub, console
                             "action": action, "repo": slug}
         except GitHubError as exc:
             result["pr"] = {"error": f"pull request for {slug}: {exc}", "repo": slug}
-
-
-def _template_info(run: UpdateRun, result: dict[str, Any]) -> dict[str, Any]:
-    for info in run.templates.values():
-        if info["target"] and result["branch"] == pullrequest.branch_for(info["target"]):
-            return info
-    return next(iter(run.templates.values()))
