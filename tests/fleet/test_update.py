@@ -356,3 +356,15 @@ def test_pull_request_of_a_branch_a_person_works_on_is_left_alone(apps, capsys, 
         assert repos["pi"]["pr"]["action"] == "left as is"
         assert github.pulls["acme/pi"][1]["body"] == body_before
         assert [r["method"] for r in github.requests].count("PATCH") == 0
+
+
+def test_a_clone_out_of_step_with_its_remote_is_refused_for_push(apps, capsys):
+    app = apps.make("rho")
+    (app / "NOTES.md").write_text("not pushed yet\n")
+    git(app, "add", "NOTES.md")
+    git(app, "commit", "-q", "-m", "Local only")
+    refs_before = remote_refs(apps.remote("rho"))
+    code, repos, _ = update(capsys, app)
+    assert code == 1
+    assert "push or pull it first" in repos["rho"]["error"]
+    assert remote_refs(apps.remote("rho")) == refs_before

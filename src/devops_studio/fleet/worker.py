@@ -244,6 +244,15 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
         return
 
     publish = _publish_target(job, result)
+    if job.push and job.local:
+        # The pull request compares against the remote's branch: build on exactly that.
+        remote_base = git("ls-remote", publish, f"refs/heads/{base}", cwd=work).split()
+        local_base = git("rev-parse", "HEAD", cwd=work).strip()
+        if not remote_base or remote_base[0] != local_base:
+            raise Refused(
+                f"{job.location}: {base} differs from {base} on origin; push or pull it first, "
+                "so the update branch builds on what the pull request compares against"
+            )
     existing_sha, person = (None, [])
     if publish:
         existing_sha, person = _existing_branch(work, publish, job.branch, "HEAD")
