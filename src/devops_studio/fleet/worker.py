@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from devops_studio.fleet.answers import ANSWERS_FILE, AnswersError, read_answers
-from devops_studio.fleet.checks import changed_paths, find_conflicts, head_blob, sha256
+from devops_studio.fleet.checks import Change, changed_paths, find_conflicts, head_blob, sha256
 from devops_studio.fleet.gitcmd import GitError, git, git_ok, redact
 
 # Our commits on a template-update branch carry this trailer; any other commit there is a person's.
@@ -138,12 +138,18 @@ def _is_ours(message: str) -> bool:
     return any(line.startswith(f"{TRAILER}:") for line in message.splitlines())
 
 
-def _existing_branch(work: Path, target: str, branch: str, base: str) -> tuple[str | None, list[str]]:
-    """The sha of `branch` at `target` and the commits on it that a person made (not ours)."""
-    listed = git("ls-remote", target, f"refs/heads/{branch}", cwd=work).split()
-    if not listed:
-        return None, []
-    sha = listed[0]
+def _remote_heads(work: Path, target: str, *branches: str) -> dict[str, str]:
+    """Branch -> commit at `target`, for those of `branches` that exist there (one ls-remote)."""
+    out = git("ls-remote", target, *(f"refs/heads/{b}" for b in branches), cwd=work)
+    heads = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        heads[ref.removeprefix("refs/heads/")] = sha
+    return heads
+
+
+def _person_commits(work: Path, target: str, branch: str, base: str) -> list[str]:
+    """The commits on `branch` at `target` (not in `base`) that a person made: not ours."""
     git("fetch", "--quiet", target, f"+refs/heads/{branch}:refs/fleet/existing", cwd=work)
     log = git("log", "--format=%H%x00%an%x00%B%x1e", f"{base}..refs/fleet/existing", cwd=work)
     person = []
@@ -154,17 +160,15 @@ def _existing_branch(work: Path, target: str, branch: str, base: str) -> tuple[s
         commit, author, message = record.split("\x00", 2)
         if not _is_ours(message):
             person.append(f"{commit[:12]} {author}: {message.splitlines()[0] if message else ''}")
-    return sha, person
+    return person
 
 
-def _numstat(work: Path) -> list[dict[str, Any]]:
+def _numstat(work: Path, changed: list[Change]) -> list[dict[str, Any]]:
+    """Stage everything and list each changed file with its line counts (None for binaries)."""
     git("add", "-A", cwd=work)
     out = git("diff", "--cached", "--numstat", "-z", "--no-renames", "HEAD", cwd=work)
-    status_out = git("diff", "--cached", "--name-status", "-z", "--no-renames", "HEAD", cwd=work)
-    statuses: dict[str, str] = {}
-    parts = [p for p in status_out.split("\0")]
-    for i in range(0, len(parts) - 1, 2):
-        statuses[parts[i + 1]] = parts[i]
+    # Once staged, a conflicted path is a modification holding conflict markers.
+    statuses = {c.path: "M" if c.status == "U" else c.status for c in changed}
     changes = []
     for entry in out.split("\0"):
         if not entry:
@@ -244,21 +248,18 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
         return
 
     publish = _publish_target(job, result)
-    if job.push and job.local:
+    heads = _remote_heads(work, publish, base, job.branch) if publish else {}
+    if job.push and job.local and heads.get(base) != git("rev-parse", "HEAD", cwd=work).strip():
         # The pull request compares against the remote's branch: build on exactly that.
-        remote_base = git("ls-remote", publish, f"refs/heads/{base}", cwd=work).split()
-        local_base = git("rev-parse", "HEAD", cwd=work).strip()
-        if not remote_base or remote_base[0] != local_base:
-            raise Refused(
-                f"{job.location}: {base} differs from {base} on origin; push or pull it first, "
-                "so the update branch builds on what the pull request compares against"
-            )
-    existing_sha, person = (None, [])
-    if publish:
-        existing_sha, person = _existing_branch(work, publish, job.branch, "HEAD")
-        if person:
-            result.flags.append(BRANCH_HAS_PERSON_COMMITS)
-            result.person_commits = person
+        raise Refused(
+            f"{job.location}: {base} differs from {base} on origin; push or pull it first, "
+            "so the update branch builds on what the pull request compares against"
+        )
+    existing_sha = heads.get(job.branch)
+    person = _person_commits(work, publish, job.branch, "HEAD") if existing_sha else []
+    if person:
+        result.flags.append(BRANCH_HAS_PERSON_COMMITS)
+        result.person_commits = person
 
     seen = guarded_update(work, job.target)
     after = read_answers(work)
@@ -279,7 +280,7 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
 
     changes = changed_paths(work)
     result.conflicts = find_conflicts(work, changes)
-    result.changes = _numstat(work)
+    result.changes = _numstat(work, changes)
     result.classification = CONFLICTED if result.conflicts else UPDATED
     if job.dry_run:
         return
