@@ -16,6 +16,7 @@ from devops_studio import __version__
 COMMAND_MODULES = [
     "devops_studio.commands.new",
     "devops_studio.commands.lint",
+    "devops_studio.commands.runner",
 ]
 
 

@@ -582,9 +582,18 @@ def _nodes(
         )
         if apps_dir is not None and not apps_dir.startswith("/"):
             check.add(check.line_of(spec, "apps_dir"), f"{path}.apps_dir", "must be an absolute path")
+        # Deploy jobs run as the runner's user, so on a production node they are one and the same.
+        runner_user = runner.user if runner else None
         deploy_user = check.value(
-            spec, "deploy_user", path, str, default="chronos" if "production" in roles else None
+            spec, "deploy_user", path, str, default=runner_user if "production" in roles else None
         )
+        if "production" in roles and runner_user and deploy_user != runner_user:
+            check.add(
+                check.line_of(spec, "deploy_user"),
+                f"{path}.deploy_user",
+                f"deploy jobs run as the runner's user; set it to {runner_user!r} (runner.user) or change "
+                "runner.user",
+            )
         if "production" in roles and os_name not in (None, "linux"):
             check.add(
                 check.line_of(spec, "roles"),

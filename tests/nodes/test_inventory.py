@@ -56,8 +56,8 @@ BAD = [
     ),
     (
         "unknown node key",
-        "    deploy_user: chronos\n",
-        "    deploy_user: chronos\n    colour: blue\n",
+        "    apps_dir: /home/chronos/apps\n",
+        "    apps_dir: /home/chronos/apps\n    colour: blue\n",
         "colour: blue",
         "nodes.chronos.colour",
         ["unknown key", "allowed keys"],
