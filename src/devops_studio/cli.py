@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "devops_studio.commands.new",
     "devops_studio.commands.lint",
     "devops_studio.commands.runner",
+    "devops_studio.commands.ollama",
 ]
 
 
