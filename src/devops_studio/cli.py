@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "devops_studio.commands.lint",
     "devops_studio.commands.runner",
     "devops_studio.commands.ollama",
+    "devops_studio.commands.node",
+    "devops_studio.commands.doctor",
 ]
 
 

@@ -1,14 +1,17 @@
 #!/bin/sh
 # Machine parts the node-setup tests use (idempotent, run as root):
 # - systemd-analyze (package systemd) to verify the runner's systemd unit;
-# - util-linux (runuser), passwd (useradd) to create and switch to the runner's dedicated user.
+# - passwd (useradd) to create the runner's dedicated user;
+# - sudo (visudo) to check the deploy user's sudoers rule;
+# - openssl to make the certificates whose remaining days `doctor` counts.
 # The tests create the user `studio-runner` through `devops-studio runner register` itself.
 set -eu
 
 missing=""
 command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 command -v useradd >/dev/null 2>&1 || missing="$missing passwd"
-command -v runuser >/dev/null 2>&1 || missing="$missing util-linux"
+command -v visudo >/dev/null 2>&1 || missing="$missing sudo"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 if [ -n "$missing" ]; then
     export DEBIAN_FRONTEND=noninteractive

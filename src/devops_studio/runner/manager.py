@@ -89,7 +89,7 @@ class RunnerContext:
             name=service.service_name(self.scope, spec.name),
             description=f"GitHub Actions runner {spec.name} ({self.scope})",
             user=spec.user,
-            group=_primary_group(spec.user),
+            group=_primary_group(spec.user, self.node.os),
             directory=spec.directory,
             writable=(self.node.apps_dir,) if production and self.node.apps_dir else (),
             allow_sudo=production,
@@ -717,10 +717,10 @@ def status(ctx: RunnerContext) -> tuple[Report, dict[str, Any]]:
     return report, data
 
 
-def _primary_group(user: str) -> str:
+def _primary_group(user: str, os_name: str = "linux") -> str:
     info = user_info(user)
-    if info is None:
-        return user  # useradd makes a group of the same name
+    if info is None:  # not created yet: useradd makes a group of the same name, macOS users join staff
+        return "staff" if os_name == "macos" else user
     try:
         return grp.getgrgid(info.pw_gid).gr_name
     except KeyError:
