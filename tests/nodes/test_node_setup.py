@@ -17,6 +17,7 @@ from ollama_api import OllamaServer
 from devops_studio.inventory import load_inventory
 from devops_studio.nodes import production
 from devops_studio.nodes.report import CHANGED, DONE, Report
+from tests.conftest import IN_CI
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "studio.yml"
 SYSTEM_PATHS = [
@@ -29,7 +30,7 @@ SYSTEM_PATHS = [
     "/etc/systemd/system/actions.runner.*",
 ]
 needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 and os.environ.get("CI") != "true", reason="changes owners of files: needs root"
+    os.geteuid() != 0 and not IN_CI, reason="changes owners of files: needs root"
 )
 
 
@@ -48,7 +49,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def snapshot(home: Path) -> dict[str, object]:
     state: dict[str, object] = {pattern: sorted(glob.glob(pattern)) for pattern in SYSTEM_PATHS}
     state["home"] = sorted(str(p) for p in home.rglob("*"))
-    state["passwd"] = Path("/etc/passwd").read_text()
+    state["runner user"] = "\ngithub-runner:" in "\n" + Path("/etc/passwd").read_text()
     return state
 
 
@@ -227,7 +228,7 @@ def test_doctor_reports_ollama_health_as_json(tmp_path):
 
 
 @pytest.mark.skipif(
-    shutil.which("openssl") is None and os.environ.get("CI") != "true",
+    shutil.which("openssl") is None and not IN_CI,
     reason="openssl comes from tests/infra/nodes.sh",
 )
 def test_doctor_counts_certificate_days_and_fails_on_expiry(tmp_path):

@@ -15,18 +15,20 @@ from pathlib import Path
 
 import pytest
 from github_api import FakeGitHub
-from runner_kit import build_runner_tarball, calls, world_writable_dir, write_fake_systemctl
 
 from devops_studio.runner.manager import host_arch
+from tests.conftest import IN_CI
+from tests.nodes.runner_kit import build_runner_tarball, calls, world_writable_dir, write_fake_systemctl
 
 PAT = "ghp_personalAccessTokenForTheTests0001"
 RUNNER_USER = "studio-runner"
 SCOPE = "repos/chronos-lab/todo-auth-app"
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 and os.environ.get("CI") != "true",
-    reason="installs a service and switches to the runner user: needs root",
-)
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0 and not IN_CI, reason="switches to the runner user: needs root"),
+    # One runner user for the whole module: its tests run in one worker, one after another.
+    pytest.mark.xdist_group("nodes-runner-user"),
+]
 
 INVENTORY = """\
 version: 1
@@ -289,7 +291,7 @@ def test_jit_runner_gets_its_config_through_the_environment(lab):
 
 
 @pytest.mark.skipif(
-    shutil.which("systemd-analyze") is None and os.environ.get("CI") != "true",
+    shutil.which("systemd-analyze") is None and not IN_CI,
     reason="systemd-analyze comes from tests/infra/nodes.sh",
 )
 def test_rendered_unit_passes_systemd_analyze_verify(lab):
