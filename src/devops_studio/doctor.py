@@ -65,11 +65,7 @@ def check_certificates() -> list[Check]:
             status = WARN
         else:
             status = OK
-        hint = (
-            ""
-            if status == OK
-            else "; renewal is not working: certbot renew --dry-run, journalctl -u certbot*"
-        )
+        hint = "" if status == OK else "; renewal is not working: certbot renew --dry-run, journalctl -u certbot*"
         checks.append(Check(name, status, f"{days} days left{hint}"))
     return checks
 
@@ -93,18 +89,14 @@ def _local_production(checks: list[Check]) -> None:
             Check(
                 "compose",
                 OK if code == 0 else FAIL,
-                f"Compose {out}"
-                if code == 0
-                else "Compose v2 missing. Fix: dnf install -y docker-compose-plugin",
+                f"Compose {out}" if code == 0 else "Compose v2 missing. Fix: dnf install -y docker-compose-plugin",
             )
         )
     if not shutil.which("nginx"):
         checks.append(Check("nginx -t", FAIL, "nginx is not installed. Fix: dnf install -y nginx"))
     else:
         code, out = production.run(["nginx", "-t"])
-        checks.append(
-            Check("nginx -t", OK if code == 0 else FAIL, "configuration valid" if code == 0 else out[-300:])
-        )
+        checks.append(Check("nginx -t", OK if code == 0 else FAIL, "configuration valid" if code == 0 else out[-300:]))
     checks.extend(check_certificates())
 
 
@@ -123,9 +115,7 @@ def _runner(ctx: manager.RunnerContext, checks: list[Check], local: bool) -> Non
                 )
             )
     if ctx.client is None:
-        checks.append(
-            Check("runner online", WARN, "no GitHub token (GH_TOKEN or `gh auth login`); not checked")
-        )
+        checks.append(Check("runner online", WARN, "no GitHub token (GH_TOKEN or `gh auth login`); not checked"))
         return
     try:
         remote = manager.find_remote(ctx, ctx.spec.name)
@@ -137,8 +127,7 @@ def _runner(ctx: manager.RunnerContext, checks: list[Check], local: bool) -> Non
             Check(
                 "runner online",
                 FAIL,
-                f"GitHub lists no runner {ctx.spec.name}. Fix: devops-studio "
-                f"runner register --node {ctx.node.name}",
+                f"GitHub lists no runner {ctx.spec.name}. Fix: devops-studio runner register --node {ctx.node.name}",
             )
         )
     else:

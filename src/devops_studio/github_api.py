@@ -78,9 +78,7 @@ class GitHub:
     def __repr__(self) -> str:  # keeps the token out of tracebacks and logs
         return f"GitHub(base_url={self.base_url!r})"
 
-    def request(
-        self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = (200, 201, 204)
-    ) -> Any:
+    def request(self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(
@@ -103,8 +101,7 @@ class GitHub:
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise GitHubError(
-                f"cannot reach the GitHub API at {self.base_url} ({reason}); check the network "
-                "or GITHUB_API_URL"
+                f"cannot reach the GitHub API at {self.base_url} ({reason}); check the network or GITHUB_API_URL"
             ) from None
         payload = None
         if raw:
@@ -124,9 +121,7 @@ class GitHub:
                 e.get("message") or f"{e.get('field')}: {e.get('code')}" if isinstance(e, dict) else str(e)
                 for e in payload["errors"]
             )
-        what = f"GitHub answered {status} to {method} {path}: {message}" + (
-            f" ({details})" if details else ""
-        )
+        what = f"GitHub answered {status} to {method} {path}: {message}" + (f" ({details})" if details else "")
         if status == 401:
             what += ". Fix: the token is wrong or expired; refresh GH_TOKEN or run `gh auth login`"
         elif status in (403, 404) and "/actions/runners" in path:

@@ -255,9 +255,7 @@ class _Checker:
             if not isinstance(item, str):
                 self.add(line, f"{full}[{index}]", f"must be text, not {item!r}")
             elif choices is not None and item not in choices:
-                self.add(
-                    line, f"{full}[{index}]", f"{item!r} is not allowed; use one of: {', '.join(choices)}"
-                )
+                self.add(line, f"{full}[{index}]", f"{item!r} is not allowed; use one of: {', '.join(choices)}")
             elif pattern is not None and not pattern.match(item):
                 self.add(line, f"{full}[{index}]", f"{item!r} is not valid{'; ' + hint if hint else ''}")
             elif item in result:
@@ -308,9 +306,7 @@ def _models(check: _Checker, data: CommentedMap) -> dict[str, Model]:
         spec = check.child(section, name)
         path = f"models.{name}"
         if not isinstance(name, str) or not MODEL_RE.match(name):
-            check.add(
-                check.line_of(section, name), path, "is not a valid Ollama model name (e.g. gpt-oss:20b)"
-            )
+            check.add(check.line_of(section, name), path, "is not a valid Ollama model name (e.g. gpt-oss:20b)")
             continue
         if not isinstance(spec, CommentedMap):
             check.add(check.line_of(section, name), path, "must be a mapping with family and memory_gb")
@@ -526,9 +522,7 @@ def _nodes(
             check.add(check.line_of(section, name), path, "node names use lower-case a-z, 0-9 and '-'")
             continue
         if not isinstance(spec, CommentedMap):
-            check.add(
-                check.line_of(section, name), path, "must be a mapping (os, arch, memory_gb, roles, ...)"
-            )
+            check.add(check.line_of(section, name), path, "must be a mapping (os, arch, memory_gb, roles, ...)")
             continue
         check.keys(
             spec,
@@ -591,8 +585,7 @@ def _nodes(
             check.add(
                 check.line_of(spec, "deploy_user"),
                 f"{path}.deploy_user",
-                f"deploy jobs run as the runner's user; set it to {runner_user!r} (runner.user) or change "
-                "runner.user",
+                f"deploy jobs run as the runner's user; set it to {runner_user!r} (runner.user) or change runner.user",
             )
         if "production" in roles and os_name not in (None, "linux"):
             check.add(
@@ -718,9 +711,7 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     data = _load_yaml(path)
     check = _Checker(file)
     if not isinstance(data, CommentedMap):
-        raise InventoryError(
-            [Problem(file, 1, "", "must be a YAML mapping with version, github, models, nodes")]
-        )
+        raise InventoryError([Problem(file, 1, "", "must be a YAML mapping with version, github, models, nodes")])
     check.keys(data, "", ("version", "github", "models", "profiles", "nodes", "review"))
     version = check.value(data, "version", "", int, required=True, hint=f"use version: {SCHEMA_VERSION}")
     if version is not None and version != SCHEMA_VERSION:
@@ -745,9 +736,7 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
             )
             or ""
         )
-        repos = check.string_list(
-            github, "repos", "github", pattern=REPO_RE, hint="repository names, no owner"
-        )
+        repos = check.string_list(github, "repos", "github", pattern=REPO_RE, hint="repository names, no owner")
         api_url = check.value(
             github,
             "api_url",

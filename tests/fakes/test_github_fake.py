@@ -97,9 +97,7 @@ def test_registration_flow_labels_and_delete(gh):
     rid = runner["id"]
     status, labels, _ = call(gh, "PUT", f"/repos/octo/app/actions/runners/{rid}/labels", {"labels": ["gpu"]})
     assert [x["name"] for x in labels["labels"]] == ["self-hosted", "Linux", "X64", "gpu"]
-    status, labels, _ = call(
-        gh, "POST", f"/repos/octo/app/actions/runners/{rid}/labels", {"labels": ["build"]}
-    )
+    status, labels, _ = call(gh, "POST", f"/repos/octo/app/actions/runners/{rid}/labels", {"labels": ["build"]})
     assert labels["total_count"] == 5
     assert call(gh, "DELETE", f"/repos/octo/app/actions/runners/{rid}/labels/build")[0] == 200
     assert call(gh, "DELETE", f"/repos/octo/app/actions/runners/{rid}/labels/nope")[0] == 404
@@ -178,9 +176,7 @@ def test_pulls_reviews_and_comments(gh):
         {"title": "T", "head": "feature/a", "base": "develop", "body": "B", "draft": True},
     )
     assert status == 201 and pr["number"] == 1 and pr["draft"] is True
-    status, err, _ = call(
-        gh, "POST", "/repos/octo/app/pulls", {"title": "T", "head": "feature/a", "base": "develop"}
-    )
+    status, err, _ = call(gh, "POST", "/repos/octo/app/pulls", {"title": "T", "head": "feature/a", "base": "develop"})
     assert status == 422 and "already exists" in err["errors"][0]["message"]
     assert call(gh, "POST", "/repos/octo/app/pulls", {"title": "T", "base": "develop"})[1]["errors"][0] == {
         "resource": "PullRequest",
@@ -210,9 +206,7 @@ def test_pulls_reviews_and_comments(gh):
     status, comment, _ = call(gh, "POST", "/repos/octo/app/issues/1/comments", {"body": "hello"})
     assert status == 201
     cid = comment["id"]
-    assert (
-        call(gh, "PATCH", f"/repos/octo/app/issues/comments/{cid}", {"body": "edited"})[1]["body"] == "edited"
-    )
+    assert call(gh, "PATCH", f"/repos/octo/app/issues/comments/{cid}", {"body": "edited"})[1]["body"] == "edited"
     assert [c["body"] for c in call(gh, "GET", "/repos/octo/app/issues/1/comments")[1]] == ["edited"]
     assert call(gh, "POST", "/repos/octo/app/issues/9/comments", {"body": "x"})[0] == 404
     assert call(gh, "POST", "/repos/octo/app/issues/1/comments", {})[0] == 422
@@ -224,9 +218,7 @@ def test_big_diff_is_refused_like_github(gh):
         "octo",
         "app",
         1,
-        "".join(
-            f"diff --git a/f{i} b/f{i}\n--- a/f{i}\n+++ b/f{i}\n@@ -1 +1 @@\n-a\n+b\n" for i in range(301)
-        ),
+        "".join(f"diff --git a/f{i} b/f{i}\n--- a/f{i}\n+++ b/f{i}\n@@ -1 +1 @@\n-a\n+b\n" for i in range(301)),
     )
     status, body, _ = call(gh, "GET", "/repos/octo/app/pulls/1", accept="application/vnd.github.v3.diff")
     assert status == 406 and body["errors"][0]["code"] == "too_large"

@@ -207,9 +207,7 @@ def _add(tar: tarfile.TarFile, name: str, text: str, mode: int = 0o755) -> None:
 def build_runner_tarball(
     path: Path, *, api: str, record_dir: Path, os_name: str = "linux", architecture: str = "x64"
 ) -> Path:
-    settings = json.dumps(
-        {"api": api, "record_dir": str(record_dir), "os": os_name, "architecture": architecture}
-    )
+    settings = json.dumps({"api": api, "record_dir": str(record_dir), "os": os_name, "architecture": architecture})
     with tarfile.open(path, "w:gz") as tar:
         _add(tar, "./fake_runner.py", FAKE_RUNNER, 0o644)
         _add(tar, "./.fake-settings.json", settings, 0o644)
@@ -219,9 +217,7 @@ def build_runner_tarball(
             ("runsvc.sh", "run"),
             ("svc.sh", "svc"),
         ):
-            _add(
-                tar, f"./{script}", f'#!/bin/sh\nexec python3 "$(dirname "$0")/fake_runner.py" {kind} "$@"\n'
-            )
+            _add(tar, f"./{script}", f'#!/bin/sh\nexec python3 "$(dirname "$0")/fake_runner.py" {kind} "$@"\n')
         _add(tar, "./bin/Runner.Listener", "#!/bin/sh\necho listener\n")
     return path
 

@@ -29,9 +29,7 @@ SYSTEM_PATHS = [
     "/var/lib/github-runner",
     "/etc/systemd/system/actions.runner.*",
 ]
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 and not IN_CI, reason="changes owners of files: needs root"
-)
+needs_root = pytest.mark.skipif(os.geteuid() != 0 and not IN_CI, reason="changes owners of files: needs root")
 
 
 def closed_port() -> int:
@@ -122,9 +120,7 @@ def test_bad_inventory_fails_before_any_step(tmp_path):
 def test_apps_folder_and_sudo_rule_are_idempotent(tmp_path, monkeypatch):
     sudoers = tmp_path / "sudoers.d"
     monkeypatch.setenv("DEVOPS_STUDIO_SUDOERS_DIR", str(sudoers))
-    text = EXAMPLE.read_text().replace(
-        "apps_dir: /home/chronos/apps", f"apps_dir: {tmp_path}/home/chronos/apps"
-    )
+    text = EXAMPLE.read_text().replace("apps_dir: /home/chronos/apps", f"apps_dir: {tmp_path}/home/chronos/apps")
     text = text.replace("user: github-runner\n      directory: /opt/actions-runner", "user: nobody")
     text = text.replace("deploy_user: github-runner", "deploy_user: nobody")
     (tmp_path / "studio.yml").write_text(text)
@@ -201,17 +197,13 @@ def test_doctor_reports_ollama_health_as_json(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}
     with OllamaServer() as ollama:
         ollama.add_model("olmo-3", family="olmo3")
-        healthy = cli(
-            "doctor", "selene", "--json", "--ollama-url", ollama.url, "--inventory", str(inventory), env=env
-        )
+        healthy = cli("doctor", "selene", "--json", "--ollama-url", ollama.url, "--inventory", str(inventory), env=env)
         assert healthy.returncode == 0, healthy.stdout + healthy.stderr
         data = json.loads(healthy.stdout)
         assert data["healthy"] is True
         assert {c["name"]: c["status"] for c in data["checks"]}["model olmo-3"] == "ok"
         ollama.models.clear()
-        sick = cli(
-            "doctor", "selene", "--json", "--ollama-url", ollama.url, "--inventory", str(inventory), env=env
-        )
+        sick = cli("doctor", "selene", "--json", "--ollama-url", ollama.url, "--inventory", str(inventory), env=env)
     assert sick.returncode == 1
     checks = {c["name"]: c for c in json.loads(sick.stdout)["checks"]}
     assert checks["model olmo-3"]["status"] == "fail" and "ollama setup" in checks["model olmo-3"]["detail"]

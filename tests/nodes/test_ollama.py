@@ -65,9 +65,7 @@ def write(
     reviewer: str = "olmo-3",
 ) -> Path:
     path.write_text(
-        INVENTORY.format(
-            temperature=temperature, system=system, models=models, profiles=profiles, reviewer=reviewer
-        ),
+        INVENTORY.format(temperature=temperature, system=system, models=models, profiles=profiles, reviewer=reviewer),
         encoding="utf-8",
     )
     return path
@@ -112,9 +110,7 @@ def test_fresh_setup_then_rerun_is_a_no_op(ollama, tmp_path):
     assert fast.system == "日本語で仕様を整理します。" and fast.parent_model == "devstral-small-2:latest"
     creates = paths(ollama, "/api/create")
     assert {c["body"]["model"] for c in creates} == {"llm-dev-jp-fast", "llm-dev-deep"}
-    assert all(
-        set(c["body"]) >= {"from", "system", "parameters"} and "modelfile" not in c["body"] for c in creates
-    )
+    assert all(set(c["body"]) >= {"from", "system", "parameters"} and "modelfile" not in c["body"] for c in creates)
     assert "pulled" in first.stdout and "created from devstral-small-2" in first.stdout
 
     before = len(ollama.requests)
@@ -158,9 +154,7 @@ def test_unreachable_ollama_is_said_clearly(tmp_path):
 
 
 def test_model_too_big_warns_and_uses_the_fallback(ollama, tmp_path):
-    inventory = write(
-        tmp_path / "studio.yml", models="devstral-small-2, gpt-oss:120b", profiles="llm-dev-jp-fast"
-    )
+    inventory = write(tmp_path / "studio.yml", models="devstral-small-2, gpt-oss:120b", profiles="llm-dev-jp-fast")
     result = cli(inventory, "setup", "--node", "astraeus", "--url", ollama.url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "warning:" in result.stdout and "gpt-oss:120b needs about 70 GB" in result.stdout

@@ -62,9 +62,7 @@ class Lab:
     env: dict[str, str]
 
     def write_inventory(self, labels: str = "chronos") -> None:
-        self.inventory.write_text(
-            INVENTORY.format(arch=host_arch(), base=self.base, labels=labels, user=RUNNER_USER)
-        )
+        self.inventory.write_text(INVENTORY.format(arch=host_arch(), base=self.base, labels=labels, user=RUNNER_USER))
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -86,9 +84,7 @@ class Lab:
             self.base / "release.tar.gz", api=self.gh.url, record_dir=self.record, architecture=host_arch()
         )
         checksum = hashlib.sha256(b"something else").hexdigest() if tamper else None
-        self.gh.add_runner_download(
-            "linux", host_arch(), tarball, version="2.330.0", sha256_checksum=checksum
-        )
+        self.gh.add_runner_download("linux", host_arch(), tarball, version="2.330.0", sha256_checksum=checksum)
 
     def secrets(self) -> list[str]:
         return [PAT, *self.gh.runner_tokens]
@@ -104,9 +100,7 @@ def lab():
         gh.add_repo("chronos-lab", "todo-auth-app")
         systemd = base / "systemd"
         systemd.mkdir()
-        systemctl = write_fake_systemctl(
-            base / "systemctl", api=gh.url, record_dir=record, systemd_dir=systemd
-        )
+        systemctl = write_fake_systemctl(base / "systemctl", api=gh.url, record_dir=record, systemd_dir=systemd)
         env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
         env.update(
             {
@@ -237,9 +231,7 @@ def test_remove_unregisters_and_removes_the_service(lab):
     assert list((lab.base / "systemd").iterdir()) == []
     [remove] = [c for c in calls(lab.record) if c["argv"][:1] == ["remove"]]
     issued = {
-        hashlib.sha256(t.encode()).hexdigest()
-        for t, info in lab.gh.runner_tokens.items()
-        if info["kind"] == "remove"
+        hashlib.sha256(t.encode()).hexdigest() for t, info in lab.gh.runner_tokens.items() if info["kind"] == "remove"
     }
     assert remove["secret_sha256"] in issued and "ACTIONS_RUNNER_INPUT_TOKEN" in remove["env_names"]
     again = lab.cli("runner", "remove", "--node", "chronos")

@@ -38,14 +38,9 @@ def test_systemd_unit_hardening_depends_on_the_role():
 
 
 def test_windows_plan_verifies_the_download_and_keeps_the_token_off_the_command_line():
-    plan = service.windows_plan(
-        SPEC, "repos/lab/app", "https://github.com/lab/app", "windows", ["gpu"], "_work"
-    )
+    plan = service.windows_plan(SPEC, "repos/lab/app", "https://github.com/lab/app", "windows", ["gpu"], "_work")
     text = "\n".join(plan)
     assert "Get-FileHash" in text and "sha256_checksum" in text and "throw" in text
-    assert (
-        "$env:ACTIONS_RUNNER_INPUT_TOKEN = gh api -X POST repos/lab/app/actions/runners/registration-token"
-        in text
-    )
+    assert "$env:ACTIONS_RUNNER_INPUT_TOKEN = gh api -X POST repos/lab/app/actions/runners/registration-token" in text
     config_line = next(line for line in plan if "config.cmd" in line)
     assert "--token" not in config_line and "--runasservice" in config_line

@@ -15,9 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("doctor", help="check the health of a node")
     cli_support.add_inventory_args(parser, positional_node=True)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument(
-        "--ollama-url", metavar="URL", help="Ollama to check (default: $OLLAMA_HOST or the node's)"
-    )
+    parser.add_argument("--ollama-url", metavar="URL", help="Ollama to check (default: $OLLAMA_HOST or the node's)")
     parser.set_defaults(func=_doctor)
 
 
@@ -35,9 +33,7 @@ def _doctor(args: argparse.Namespace) -> int:
         except TokenError:
             return None
 
-    checks = doctor.diagnose(
-        inventory, node, github=github, ollama_url=args.ollama_url, local=node.os == host_os()
-    )
+    checks = doctor.diagnose(inventory, node, github=github, ollama_url=args.ollama_url, local=node.os == host_os())
     if args.json:
         print(json.dumps(doctor.as_json(node, checks), indent=2))
     else:

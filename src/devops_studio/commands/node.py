@@ -14,9 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setup = actions.add_parser("setup", help="run the steps of the node's roles (idempotent)")
     cli_support.add_inventory_args(setup, positional_node=True)
     setup.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
-    setup.add_argument(
-        "--ollama-url", metavar="URL", help="Ollama to use (default: $OLLAMA_HOST or the node's)"
-    )
+    setup.add_argument("--ollama-url", metavar="URL", help="Ollama to use (default: $OLLAMA_HOST or the node's)")
     setup.set_defaults(func=_setup)
 
 

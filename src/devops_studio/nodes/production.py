@@ -8,7 +8,6 @@ the user's back.
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import subprocess
 from pathlib import Path
@@ -102,14 +101,10 @@ def ensure_apps_dir(node: Node, report: Report, dry_run: bool) -> None:
     user = node.deploy_user or "chronos"
     info = _user(user)
     if dry_run:
-        report.add(
-            "apps folder", PLANNED if not path.is_dir() else DONE, f"{path} owned by {user}, mode 0750"
-        )
+        report.add("apps folder", PLANNED if not path.is_dir() else DONE, f"{path} owned by {user}, mode 0750")
         return
     if info is None:
-        report.add(
-            "apps folder", FAILED, f"the deploy user {user} does not exist yet (the runner step creates it)"
-        )
+        report.add("apps folder", FAILED, f"the deploy user {user} does not exist yet (the runner step creates it)")
         return
     changed = []
     if not path.is_dir():
@@ -143,15 +138,11 @@ def ensure_sudo_rule(node: Node, report: Report, dry_run: bool) -> None:
         report.add("sudo rule", DONE, f"{path}: {user} may run `nginx -t` and reload nginx")
         return
     if dry_run:
-        report.add(
-            "sudo rule", PLANNED, f"write {path}: {user} may run `nginx -t` and `systemctl reload nginx`"
-        )
+        report.add("sudo rule", PLANNED, f"write {path}: {user} may run `nginx -t` and `systemctl reload nginx`")
         return
     visudo = shutil.which("visudo")
     if not visudo:
-        report.add(
-            "sudo rule", FAILED, "visudo is missing, so the rule cannot be checked. Fix: dnf install -y sudo"
-        )
+        report.add("sudo rule", FAILED, "visudo is missing, so the rule cannot be checked. Fix: dnf install -y sudo")
         return
     directory.mkdir(parents=True, exist_ok=True)
     staging = directory / f".{SUDOERS_FILE}.new"  # the dot keeps sudo from reading it while it is checked
@@ -198,7 +189,11 @@ def ensure_certbot_timer(report: Report, dry_run: bool) -> None:
     )
 
 
-def _user(name: str) -> pwd.struct_passwd | None:
+def _user(name: str):
+    try:
+        import pwd  # POSIX only; production nodes are Linux
+    except ImportError:  # pragma: no cover - Windows
+        return None
     try:
         return pwd.getpwnam(name)
     except KeyError:

@@ -47,6 +47,4 @@ class Report:
             table.add_row(outcome.step, f"[{STYLES[outcome.status]}]{outcome.status}[/]", outcome.detail)
         console.print(table)
         counts = self.counts()
-        console.print(
-            ", ".join(f"{count} {status}" for status, count in counts.items() if count or status != PLANNED)
-        )
+        console.print(", ".join(f"{count} {status}" for status, count in counts.items() if count or status != PLANNED))

@@ -11,7 +11,7 @@ from rich.console import Console
 from devops_studio.github_api import GitHub, GitHubError
 from devops_studio.inventory import Inventory, Node
 from devops_studio.nodes import production
-from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, Report
+from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, SKIPPED, Report
 from devops_studio.ollama import setup as ollama_setup
 from devops_studio.ollama.client import Ollama, OllamaError, resolve_url
 from devops_studio.runner import manager
@@ -24,11 +24,7 @@ def playwright_dir(node: Node) -> Path:
     if os.environ.get("PLAYWRIGHT_BROWSERS_PATH"):
         return Path(os.environ["PLAYWRIGHT_BROWSERS_PATH"])
     home = Path.home()
-    return (
-        home / "Library" / "Caches" / "ms-playwright"
-        if node.os == "macos"
-        else home / ".cache" / "ms-playwright"
-    )
+    return home / "Library" / "Caches" / "ms-playwright" if node.os == "macos" else home / ".cache" / "ms-playwright"
 
 
 def ensure_playwright(node: Node, report: Report, dry_run: bool) -> None:
@@ -38,9 +34,7 @@ def ensure_playwright(node: Node, report: Report, dry_run: bool) -> None:
         report.add("playwright", DONE, f"browsers in {browsers}")
         return
     if dry_run:
-        report.add(
-            "playwright", PLANNED, " ".join(PLAYWRIGHT_INSTALL) + " (browsers and their system libraries)"
-        )
+        report.add("playwright", PLANNED, " ".join(PLAYWRIGHT_INSTALL) + " (browsers and their system libraries)")
         return
     code, out = production.run(PLAYWRIGHT_INSTALL, timeout=1800)
     if code == 127:
@@ -106,6 +100,14 @@ def _runner(
     dry_run: bool,
     github: Callable[[], GitHub],
 ) -> None:
+    if not dry_run and node.os != "windows" and hasattr(os, "geteuid") and os.geteuid() != 0:
+        report.add(
+            "runner",
+            SKIPPED,
+            "installing the runner service needs root: run `sudo --preserve-env=GH_TOKEN "
+            f"devops-studio runner register --node {node.name}` (the bootstrap script does)",
+        )
+        return
     try:
         client = None if dry_run or node.os == "windows" else github()
         ctx = manager.RunnerContext(inventory, node, client, console)

@@ -40,9 +40,7 @@ def normalise_url(value: str) -> str:
     return f"{parts.scheme}://{host}:{port}{parts.path.rstrip('/')}"
 
 
-def resolve_url(
-    inventory_url: str | None, explicit: str | None = None, env: Mapping[str, str] | None = None
-) -> str:
+def resolve_url(inventory_url: str | None, explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     return normalise_url(explicit or env.get("OLLAMA_HOST") or inventory_url or f"127.0.0.1:{DEFAULT_PORT}")
 

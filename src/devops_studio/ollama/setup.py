@@ -135,9 +135,7 @@ def setup(
             if action == "too-big" and not allow_oversize:
                 report.add(f"model {name}", SKIPPED, note)
             else:
-                report.add(
-                    f"model {name}", PLANNED, f"pull {name} if missing" + (f" ({note})" if note else "")
-                )
+                report.add(f"model {name}", PLANNED, f"pull {name} if missing" + (f" ({note})" if note else ""))
         for profile in node.ollama.profiles:
             report.add(
                 f"profile {profile}",
@@ -262,17 +260,14 @@ def status(inventory: Inventory, node: Node, client: Ollama) -> tuple[Report, di
             differences = profile_differences(client, inventory.profiles[name])
         except OllamaError as error:
             differences = [str(error)]
-        data["profiles"][name] = (
-            "missing" if differences is None else ("current" if not differences else "changed")
-        )
+        data["profiles"][name] = "missing" if differences is None else ("current" if not differences else "changed")
         if differences == []:
             report.add(f"profile {name}", DONE, "up to date")
         else:
             report.add(
                 f"profile {name}",
                 FAILED,
-                ("missing" if differences is None else ", ".join(differences))
-                + "; run `devops-studio ollama setup`",
+                ("missing" if differences is None else ", ".join(differences)) + "; run `devops-studio ollama setup`",
             )
     _policy(inventory, node, client, report)
     return report, data

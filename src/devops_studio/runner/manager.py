@@ -8,11 +8,9 @@ GitHub token of the person running setup nor the registration token reaches a jo
 
 from __future__ import annotations
 
-import grp
 import json
 import os
 import platform
-import pwd
 import shlex
 import shutil
 import subprocess
@@ -20,6 +18,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+try:  # POSIX only; on Windows the runner is set up from a printed PowerShell plan
+    import grp
+    import pwd
+except ImportError:  # pragma: no cover - Windows
+    grp = pwd = None  # type: ignore[assignment]
 
 from rich.console import Console
 
@@ -36,9 +40,7 @@ class RunnerError(Exception):
 
 
 def host_os() -> str:
-    return {"Linux": "linux", "Darwin": "macos", "Windows": "windows"}.get(
-        platform.system(), platform.system()
-    )
+    return {"Linux": "linux", "Darwin": "macos", "Windows": "windows"}.get(platform.system(), platform.system())
 
 
 def host_arch() -> str:
@@ -124,6 +126,8 @@ def clear_local_config(directory: Path) -> None:
 
 
 def user_info(name: str) -> pwd.struct_passwd | None:
+    if pwd is None:
+        return None
     try:
         return pwd.getpwnam(name)
     except KeyError:
@@ -295,8 +299,7 @@ def install_service(ctx: RunnerContext, report: Report, dry_run: bool) -> None:
             report.add(
                 "runner service",
                 PLANNED,
-                f"write {plist}; "
-                + "; ".join(shlex.join(c) for c in service.launchd_commands(spec, str(plist))),
+                f"write {plist}; " + "; ".join(shlex.join(c) for c in service.launchd_commands(spec, str(plist))),
             )
             return
         if current == body:
@@ -326,9 +329,7 @@ def remove_service(ctx: RunnerContext, report: Report) -> None:
     elif ctx.node.os == "macos":
         plist = ctx.launchd_dir / f"{ctx.service.name}.plist"
         if plist.exists():
-            subprocess.run(
-                ["launchctl", "bootout", f"system/{ctx.service.name}"], capture_output=True, check=False
-            )
+            subprocess.run(["launchctl", "bootout", f"system/{ctx.service.name}"], capture_output=True, check=False)
             plist.unlink()
             report.add("runner service", CHANGED, f"unloaded and removed {plist}")
         else:
@@ -400,8 +401,7 @@ def register(
             report.add(
                 "stale local config",
                 CHANGED,
-                f"runner id {local.get('agentId')} is gone from GitHub; "
-                "removed the local config to register again",
+                f"runner id {local.get('agentId')} is gone from GitHub; removed the local config to register again",
             )
             local = None
         elif local.get("agentName") != spec.name or local.get("gitHubUrl", "").rstrip("/") != url.rstrip("/"):
@@ -430,9 +430,7 @@ def register(
             )
             return report
         asset = package.pick_asset(ctx.api(), ctx.scope, ctx.node.os, ctx.node.arch)
-        version_dir, fresh = package.ensure_package(
-            ctx.directory, asset, owner_uid=user.pw_uid, owner_gid=user.pw_gid
-        )
+        version_dir, fresh = package.ensure_package(ctx.directory, asset, owner_uid=user.pw_uid, owner_gid=user.pw_gid)
         _chown_root(ctx.directory, user)
         package.point_current(ctx.directory, version_dir)
         report.add(
@@ -523,17 +521,14 @@ def _configure(ctx: RunnerContext, report: Report, user: pwd.struct_passwd, repl
         report.add("runner config", FAILED, f"config.sh exited {code}: {output[-600:]}")
         return None
     local = read_local_config(ctx.directory) or {}
-    remote = (
-        get_remote(ctx, int(local.get("agentId", 0))) if local.get("agentId") else find_remote(ctx, spec.name)
-    )
+    remote = get_remote(ctx, int(local.get("agentId", 0))) if local.get("agentId") else find_remote(ctx, spec.name)
     if remote is None:
         report.add("runner config", FAILED, "config.sh finished but GitHub does not list the runner")
         return None
     report.add(
         "runner config",
         CHANGED,
-        f"registered {spec.name!r} (id {remote['id']})"
-        + (" replacing the old runner of that name" if replace else ""),
+        f"registered {spec.name!r} (id {remote['id']})" + (" replacing the old runner of that name" if replace else ""),
     )
     return remote
 
@@ -544,16 +539,13 @@ def _sync_labels(ctx: RunnerContext, report: Report, remote: dict[str, Any]) -> 
     if sorted(x.lower() for x in have) == sorted(x.lower() for x in wanted):
         report.add("runner labels", DONE, ", ".join(label["name"] for label in remote.get("labels", [])))
         return
-    answer = ctx.api().request(
-        "PUT", f"/{ctx.scope}/actions/runners/{remote['id']}/labels", {"labels": wanted}
-    )
+    answer = ctx.api().request("PUT", f"/{ctx.scope}/actions/runners/{remote['id']}/labels", {"labels": wanted})
     added = sorted(set(wanted) - set(have))
     removed = sorted(set(have) - set(wanted))
     report.add(
         "runner labels",
         CHANGED,
-        f"now {', '.join(x['name'] for x in answer['labels'])}"
-        f" (+{','.join(added) or '-'} -{','.join(removed) or '-'})",
+        f"now {', '.join(x['name'] for x in answer['labels'])} (+{','.join(added) or '-'} -{','.join(removed) or '-'})",
     )
 
 
@@ -572,8 +564,7 @@ def _wait_online(ctx: RunnerContext, report: Report, runner_id: int, wait: float
         report.add(
             "runner online",
             FAILED,
-            f"GitHub lists {ctx.spec.name} as {status} after {wait:.0f}s. "
-            f"Fix: journalctl -u {ctx.service.name} -n 50",
+            f"GitHub lists {ctx.spec.name} as {status} after {wait:.0f}s. Fix: journalctl -u {ctx.service.name} -n 50",
         )
 
 
@@ -596,9 +587,7 @@ def _run_jit(ctx: RunnerContext, report: Report, user: pwd.struct_passwd, wait: 
             return report
         raise
     asset = package.pick_asset(ctx.api(), ctx.scope, ctx.node.os, ctx.node.arch)
-    version_dir, fresh = package.ensure_package(
-        ctx.directory, asset, owner_uid=user.pw_uid, owner_gid=user.pw_gid
-    )
+    version_dir, fresh = package.ensure_package(ctx.directory, asset, owner_uid=user.pw_uid, owner_gid=user.pw_gid)
     _chown_root(ctx.directory, user)
     report.add("runner package", CHANGED if fresh else DONE, f"{asset.filename} sha256 verified")
     secret = answer["encoded_jit_config"]
@@ -645,9 +634,7 @@ def remove(ctx: RunnerContext, *, purge: bool = False, report: Report | None = N
             report.add("runner config", CHANGED, f"config.sh remove unregistered {local.get('agentName')!r}")
         else:
             clear_local_config(ctx.directory)
-            report.add(
-                "runner config", CHANGED, f"config.sh remove failed ({output[-200:]}); local config cleared"
-            )
+            report.add("runner config", CHANGED, f"config.sh remove failed ({output[-200:]}); local config cleared")
     elif local:
         clear_local_config(ctx.directory)
         report.add("runner config", CHANGED, "local config cleared")
@@ -656,9 +643,7 @@ def remove(ctx: RunnerContext, *, purge: bool = False, report: Report | None = N
     remote = find_remote(ctx, spec.name)
     if remote is not None:
         if remote.get("busy"):
-            report.add(
-                "runner on GitHub", FAILED, f"{spec.name} is running a job; wait for it, then remove again"
-            )
+            report.add("runner on GitHub", FAILED, f"{spec.name} is running a job; wait for it, then remove again")
         else:
             ctx.api().request("DELETE", f"/{ctx.scope}/actions/runners/{remote['id']}")
             report.add("runner on GitHub", CHANGED, f"deleted {spec.name} (id {remote['id']})")

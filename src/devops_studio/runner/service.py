@@ -126,8 +126,7 @@ def windows_plan(
         "if ((Get-FileHash $asset.filename -Algorithm SHA256).Hash -ne $asset.sha256_checksum.ToUpper()) "
         "{ Remove-Item $asset.filename; throw 'SHA-256 mismatch: refusing the runner download' }",
         "Expand-Archive -Path $asset.filename -DestinationPath . -Force; Remove-Item $asset.filename",
-        f"$env:ACTIONS_RUNNER_INPUT_TOKEN = gh api -X POST {scope_path}/actions/runners/registration-token "
-        "--jq .token",
+        f"$env:ACTIONS_RUNNER_INPUT_TOKEN = gh api -X POST {scope_path}/actions/runners/registration-token --jq .token",
         f".\\config.cmd --unattended --url {url} --name {runner_name} --labels {label_text} --work {work} "
         "--runasservice --windowslogonaccount 'NT AUTHORITY\\NETWORK SERVICE'",
         "Remove-Item Env:ACTIONS_RUNNER_INPUT_TOKEN",
