@@ -42,7 +42,11 @@ def load(args: argparse.Namespace) -> Inventory:
     try:
         return load_inventory(find_inventory(getattr(args, "inventory", None)))
     except InventoryError as error:
-        raise UsageError(str(error)) from None
+        count = len(error.problems)
+        raise UsageError(
+            f"{count} problem{'s' if count > 1 else ''} in the inventory; fix and run again:\n"
+            + "\n".join(f"  {p}" for p in error.problems)
+        ) from None
 
 
 def pick_node(inventory: Inventory, name: str | None) -> Node:
