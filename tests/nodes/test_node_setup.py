@@ -144,6 +144,29 @@ def test_apps_folder_and_sudo_rule_are_idempotent(tmp_path, monkeypatch):
     assert [o.status for o in second.outcomes] == [DONE, DONE], second.outcomes
 
 
+@needs_root
+def test_deploy_user_joins_the_docker_group_once(tmp_path, monkeypatch):
+    group, user = "studio-docker-test", "studio-deploy-test"
+    subprocess.run(["groupadd", "-f", group], check=True)
+    subprocess.run(["useradd", "--system", "--no-create-home", user], capture_output=True)
+    monkeypatch.setenv("DEVOPS_STUDIO_DOCKER_GROUP", group)
+    text = EXAMPLE.read_text().replace("user: github-runner\n      directory: /opt/actions-runner", f"user: {user}")
+    (tmp_path / "studio.yml").write_text(text.replace("deploy_user: github-runner", f"deploy_user: {user}"))
+    node = load_inventory(tmp_path / "studio.yml").node("chronos")
+    restarts = []
+    try:
+        first, second = Report("first"), Report("second")
+        production.ensure_docker_group(node, first, dry_run=False, restart=lambda: restarts.append(1))
+        production.ensure_docker_group(node, second, dry_run=False, restart=lambda: restarts.append(1))
+        assert [o.status for o in first.outcomes + second.outcomes] == [CHANGED, DONE]
+        assert restarts == [1]
+        members = subprocess.run(["getent", "group", group], capture_output=True, text=True).stdout
+        assert user in members
+    finally:
+        subprocess.run(["userdel", user], capture_output=True)
+        subprocess.run(["groupdel", group], capture_output=True)
+
+
 def make_cert(live: Path, name: str, days: int) -> None:
     folder = live / name
     folder.mkdir(parents=True)

@@ -45,11 +45,11 @@ nodes:
     roles: [production, runner]
     apps_dir: {base}/apps
     runner:
-      scope: repo
-      repo: todo-auth-app
+      {scope}
       labels: [{labels}]
       user: {user}
       directory: {base}/runner
+      {extra}
 """
 
 
@@ -61,8 +61,18 @@ class Lab:
     inventory: Path
     env: dict[str, str]
 
-    def write_inventory(self, labels: str = "chronos") -> None:
-        self.inventory.write_text(INVENTORY.format(arch=host_arch(), base=self.base, labels=labels, user=RUNNER_USER))
+    def write_inventory(
+        self,
+        labels: str = "chronos",
+        scope: str = "repo: todo-auth-app",
+        extra: str = "",
+        arch: str | None = None,
+    ) -> None:
+        self.inventory.write_text(
+            INVENTORY.format(
+                arch=arch or host_arch(), base=self.base, labels=labels, user=RUNNER_USER, scope=scope, extra=extra
+            )
+        )
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -292,3 +302,43 @@ def test_rendered_unit_passes_systemd_analyze_verify(lab):
     done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Unknown" not in done.stderr and "Ignoring" not in done.stderr, done.stderr
+
+
+def test_organization_runner_joins_the_runner_group(lab):
+    lab.gh.add_org("chronos-lab")
+    lab.write_inventory(scope="scope: org")
+    lab.env["GITHUB_SERVER_URL"] = "https://github.com"
+    result = lab.register()
+    assert result.returncode == 0, result.stdout + result.stderr
+    runner = lab.gh.find_runner("orgs/chronos-lab", "chronos")
+    assert runner is not None and runner["status"] == "online"
+    [config] = [c for c in calls(lab.record) if c["script"] == "config.sh"]
+    argv = config["argv"]
+    assert argv[argv.index("--url") + 1] == "https://github.com/chronos-lab"
+    assert argv[argv.index("--runnergroup") + 1] == "Default"
+    assert (lab.base / "systemd" / "actions.runner.chronos-lab.chronos.service").exists()
+
+
+def test_ephemeral_runner_is_configured_as_such(lab):
+    lab.write_inventory(extra="ephemeral: true")
+    result = lab.register()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--ephemeral" in calls(lab.record)[0]["argv"]
+    assert lab.runner()["ephemeral"] is True
+
+
+def test_renamed_runner_asks_for_remove_first(lab):
+    assert lab.register().returncode == 0
+    lab.write_inventory(extra="name: chronos-2")
+    result = lab.register()
+    assert result.returncode == 1
+    assert "configured as 'chronos'" in result.stdout and "runner remove --node chronos" in result.stdout
+    assert lab.gh.find_runner(SCOPE, "chronos-2") is None and lab.runner() is not None
+
+
+def test_register_refuses_to_run_on_another_kind_of_machine(lab):
+    lab.write_inventory(arch="arm64" if host_arch() == "x64" else "x64")
+    result = lab.register()
+    assert result.returncode == 1
+    assert "run the command on chronos itself" in result.stderr
+    assert not (lab.base / "runner").exists() and lab.runner() is None

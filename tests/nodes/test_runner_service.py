@@ -23,7 +23,7 @@ def test_service_name_follows_svc_sh():
 def test_launchd_daemon_runs_as_the_runner_user():
     plist = plistlib.loads(service.launchd_plist(SPEC))
     assert plist["UserName"] == "github-runner" and plist["Label"] == SPEC.name
-    assert plist["ProgramArguments"] == ["/Users/Shared/actions-runner/current/runsvc.sh"]
+    assert plist["ProgramArguments"] == ["/Users/Shared/actions-runner/current/run.sh"]
     assert not any("TOKEN" in key for key in plist["EnvironmentVariables"])
 
 

@@ -157,6 +157,42 @@ def ensure_sudo_rule(node: Node, report: Report, dry_run: bool) -> None:
     report.add("sudo rule", CHANGED, f"{path}: {user} may run `nginx -t` and reload nginx")
 
 
+def docker_group() -> str:
+    return os.environ.get("DEVOPS_STUDIO_DOCKER_GROUP", "docker")
+
+
+def ensure_docker_group(node: Node, report: Report, dry_run: bool, restart=None) -> None:
+    """Deploy jobs call `docker compose`: the deploy user joins the docker group (root-equivalent)."""
+    user = node.deploy_user or "chronos"
+    name = docker_group()
+    try:
+        import grp  # POSIX only; production nodes are Linux
+    except ImportError:  # pragma: no cover - Windows
+        return
+    try:
+        group = grp.getgrnam(name)
+    except KeyError:
+        if dry_run:
+            report.add("docker access", PLANNED, f"usermod -aG {name} {user} (once Docker Engine is installed)")
+        else:
+            report.add("docker access", FAILED, f"there is no {name} group yet; install Docker Engine first")
+        return
+    info = _user(user)
+    if info is not None and (user in group.gr_mem or info.pw_gid == group.gr_gid):
+        report.add("docker access", DONE, f"{user} is in the {name} group")
+        return
+    if dry_run or info is None:
+        report.add("docker access", PLANNED, f"usermod -aG {name} {user}")
+        return
+    code, out = run(["usermod", "-aG", name, user])
+    if code != 0:
+        report.add("docker access", FAILED, f"usermod failed: {out}")
+        return
+    if restart is not None:
+        restart()  # group membership counts from the next start of the runner
+    report.add("docker access", CHANGED, f"added {user} to the {name} group; the runner restarted")
+
+
 def ensure_certbot_timer(report: Report, dry_run: bool) -> None:
     if dry_run:
         report.add("certbot renewal", PLANNED, f"enable the first of {', '.join(CERTBOT_TIMERS)} found")

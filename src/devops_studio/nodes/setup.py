@@ -76,6 +76,7 @@ def setup_node(
     if node.runner is not None:
         _runner(inventory, node, console, report, dry_run, github)
     if node.has("production"):
+        production.ensure_docker_group(node, report, dry_run, restart=lambda: _restart_runner(inventory, node))
         production.ensure_apps_dir(node, report, dry_run)
         production.ensure_sudo_rule(node, report, dry_run)
         production.ensure_certbot_timer(report, dry_run)
@@ -90,6 +91,12 @@ def setup_node(
     if not report.outcomes:
         report.add("roles", DONE, "nothing to set up for roles " + ", ".join(node.roles))
     return report
+
+
+def _restart_runner(inventory: Inventory, node: Node) -> None:
+    if node.runner is not None:
+        ctx = manager.RunnerContext(inventory, node, None, Console(quiet=True))
+        manager.systemctl(ctx, "try-restart", f"{ctx.service.name}.service")
 
 
 def _runner(

@@ -84,7 +84,7 @@ def launchd_plist(spec: ServiceSpec) -> bytes:
     return plistlib.dumps(
         {
             "Label": spec.name,
-            "ProgramArguments": [str(current / "runsvc.sh")],
+            "ProgramArguments": [str(current / "run.sh")],
             "UserName": spec.user,
             "GroupName": spec.group,
             "WorkingDirectory": str(current),
