@@ -31,6 +31,14 @@ def line_of(text: str, needle: str) -> int:
 # (name, text to replace, replacement, line marker in the result, key, words the message must contain)
 BAD = [
     (
+        "deploy user differs from the runner user",
+        "deploy_user: github-runner",
+        "deploy_user: chronos",
+        "deploy_user: chronos",
+        "nodes.chronos.deploy_user",
+        ["deploy jobs run as the runner's user", "'github-runner'"],
+    ),
+    (
         "unknown os",
         "os: linux                 # AlmaLinux 10",
         "os: almalinux",

@@ -342,3 +342,13 @@ def test_register_refuses_to_run_on_another_kind_of_machine(lab):
     assert result.returncode == 1
     assert "run the command on chronos itself" in result.stderr
     assert not (lab.base / "runner").exists() and lab.runner() is None
+
+
+def test_runner_that_never_comes_online_fails_with_the_fix(lab):
+    (lab.record / "stay-offline").write_text("")
+    result = lab.cli("runner", "register", "--node", "chronos", "--wait", "2")
+    assert result.returncode == 1
+    assert (
+        "offline after 2s" in result.stdout
+        and "journalctl -u actions.runner.chronos-lab-todo-auth-app" in result.stdout
+    )
