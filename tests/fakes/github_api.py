@@ -272,7 +272,9 @@ class FakeGitHub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-github", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
+        )
         self._thread.start()
         return self.url
 
@@ -481,6 +483,8 @@ class FakeGitHub:
         http.send_header("Content-Type", response.headers.pop("Content-Type", ctype))
         http.send_header("Content-Length", str(len(payload)))
         http.send_header("X-GitHub-Media-Type", "github.v3; format=json")
+        http.send_header("X-RateLimit-Limit", "5000")
+        http.send_header("X-RateLimit-Remaining", "4999")
         for key, value in response.headers.items():
             http.send_header(key, value)
         http.end_headers()
@@ -939,7 +943,13 @@ class FakeGitHub:
                 side = comment.get("side", "RIGHT")
                 line = comment.get("line")
                 lines = [line] if "start_line" not in comment else range(comment["start_line"], (line or 0) + 1)
-                if info is None or line is None or any(n not in info[side] for n in lines):
+                position = comment.get("position")
+                if line is None and isinstance(position, int):
+                    # The older form: lines counted down from the file's first "@@" header (which is 0).
+                    on_diff = info is not None and 1 <= position < len(info["patch"])
+                else:
+                    on_diff = info is not None and line is not None and all(n in info[side] for n in lines)
+                if not on_diff:
                     raise ApiError(
                         422,
                         "Unprocessable Entity",

@@ -198,9 +198,13 @@ def test_pulls_reviews_and_comments(gh):
         "body": "Looks fine",
         "comments": [{"path": "app/main.py", "line": 3, "body": "ok"}],
     }
+    by_position = {"event": "COMMENT", "body": "x", "comments": [{"path": "app/main.py", "position": 3, "body": "p"}]}
+    assert call(gh, "POST", "/repos/octo/app/pulls/1/reviews", by_position)[0] == 200
+    by_position["comments"][0]["position"] = 9
+    assert call(gh, "POST", "/repos/octo/app/pulls/1/reviews", by_position)[0] == 422
     status, review, _ = call(gh, "POST", "/repos/octo/app/pulls/1/reviews", good)
     assert status == 200 and review["state"] == "COMMENTED"
-    assert gh.reviews[("octo/app", 1)][0]["comments"][0]["line"] == 3
+    assert gh.reviews[("octo/app", 1)][-1]["comments"][0]["line"] == 3
     _, files, _ = call(gh, "GET", "/repos/octo/app/pulls/1/files")
     assert files[0]["additions"] == 2 and files[0]["deletions"] == 1
     status, comment, _ = call(gh, "POST", "/repos/octo/app/issues/1/comments", {"body": "hello"})
