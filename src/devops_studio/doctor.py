@@ -101,17 +101,17 @@ def _local_production(checks: list[Check]) -> None:
 
 
 def _runner(ctx: manager.RunnerContext, checks: list[Check], local: bool) -> None:
-    if local and ctx.node.os == "linux":
+    if local:
         active = manager.service_active(ctx)
         if active is None:
-            checks.append(Check("runner service", SKIP, "systemctl not available here"))
+            checks.append(Check("runner service", SKIP, "the service state cannot be read on this machine"))
         else:
             checks.append(
                 Check(
                     "runner service",
                     OK if active else FAIL,
                     f"{ctx.service.name} {'active' if active else 'not active'}"
-                    + ("" if active else f". Fix: systemctl enable --now {ctx.service.name}"),
+                    + ("" if active else f". Fix: devops-studio runner register --node {ctx.node.name}"),
                 )
             )
     if ctx.client is None:

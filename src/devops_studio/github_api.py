@@ -52,6 +52,15 @@ def resolve_token(env: Mapping[str, str] | None = None) -> str:
     )
 
 
+TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+
+
+def env_without_tokens(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for tools this program starts: the caller's GitHub token stays behind."""
+    env = os.environ if env is None else env
+    return {key: value for key, value in env.items() if key not in TOKEN_VARIABLES}
+
+
 def api_url(default: str | None = None, env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     return (env.get("GITHUB_API_URL") or default or DEFAULT_API_URL).rstrip("/")

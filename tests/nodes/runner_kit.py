@@ -148,7 +148,7 @@ RECORD = Path(SETTINGS["record_dir"])
 STATE = RECORD / "systemctl-state.json"
 args = sys.argv[1:]
 with (RECORD / "systemctl.jsonl").open("a") as out:
-    out.write(json.dumps(args) + "\n")
+    out.write(json.dumps({"argv": args, "env_names": sorted(os.environ)}) + "\n")
 state = json.loads(STATE.read_text()) if STATE.exists() else {}
 units = [a for a in args[1:] if not a.startswith("-")]
 
@@ -239,6 +239,11 @@ def calls(record_dir: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def systemctl_calls(record_dir: Path) -> list[dict]:
+    path = record_dir / "systemctl.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
 def world_writable_dir(path: Path) -> Path:

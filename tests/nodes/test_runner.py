@@ -18,7 +18,13 @@ from github_api import FakeGitHub
 
 from devops_studio.runner.manager import host_arch
 from tests.conftest import IN_CI
-from tests.nodes.runner_kit import build_runner_tarball, calls, world_writable_dir, write_fake_systemctl
+from tests.nodes.runner_kit import (
+    build_runner_tarball,
+    calls,
+    systemctl_calls,
+    world_writable_dir,
+    write_fake_systemctl,
+)
 
 PAT = "ghp_personalAccessTokenForTheTests0001"
 RUNNER_USER = "studio-runner"
@@ -169,6 +175,10 @@ def test_fresh_register_then_rerun_is_a_no_op(lab):
     assert "--token" not in config["argv"]
     assert "GH_TOKEN" not in config["env_names"] and "GITHUB_API_URL" not in config["env_names"]
     assert "--url" in config["argv"] and "https://github.com/chronos-lab/todo-auth-app" in config["argv"]
+
+    services = systemctl_calls(lab.record)
+    assert ["enable", "--now", unit.name] in [c["argv"] for c in services]
+    assert all("GH_TOKEN" not in c["env_names"] for c in services)  # system tools do not get the token either
 
     second = lab.register()
     assert second.returncode == 0, second.stdout + second.stderr

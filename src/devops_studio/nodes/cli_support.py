@@ -52,8 +52,9 @@ def load(args: argparse.Namespace) -> Inventory:
 def pick_node(inventory: Inventory, name: str | None) -> Node:
     if name is None:
         host = socket.gethostname().split(".")[0].lower()
-        if host in inventory.nodes:
-            return inventory.nodes[host]
+        for node in inventory.nodes.values():
+            if host == node.name or (node.host and host == node.host.split(".")[0].lower()):
+                return node
         raise UsageError(
             f"this machine ({host}) is not a node of {inventory.path}; pass --node NAME "
             f"(one of: {', '.join(inventory.nodes)})"

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from devops_studio.github_api import env_without_tokens
 from devops_studio.inventory import Node
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, Report
 
@@ -26,7 +27,9 @@ DOCKER_FIX = (
 
 def run(argv: list[str], timeout: float = 60) -> tuple[int, str]:
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, check=False, timeout=timeout, env=env_without_tokens()
+        )
     except FileNotFoundError:
         return 127, f"{argv[0]}: not found"
     except subprocess.TimeoutExpired:

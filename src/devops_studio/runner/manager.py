@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from rich.console import Console
 
-from devops_studio.github_api import GitHub, GitHubError, server_url
+from devops_studio.github_api import GitHub, GitHubError, env_without_tokens, server_url
 from devops_studio.inventory import Inventory, Node, RunnerSpec
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, SKIPPED, Report
 from devops_studio.runner import package, service
@@ -245,12 +245,19 @@ def custom_labels(runner: dict[str, Any]) -> list[str]:
 
 
 def systemctl(ctx: RunnerContext, *args: str) -> tuple[int, str]:
-    done = subprocess.run([*ctx.systemctl, *args], capture_output=True, text=True, check=False, timeout=120)
+    done = subprocess.run(
+        [*ctx.systemctl, *args], capture_output=True, text=True, check=False, timeout=120, env=env_without_tokens()
+    )
     return done.returncode, (done.stdout + done.stderr).strip()
 
 
 def service_active(ctx: RunnerContext) -> bool | None:
-    """True/False for systemd nodes; None when the state cannot be read here."""
+    """True/False for systemd and launchd nodes; None when the state cannot be read here."""
+    if ctx.node.os == "macos" and host_os() == "macos":
+        done = subprocess.run(
+            ["launchctl", "print", f"system/{ctx.service.name}"], capture_output=True, text=True, check=False
+        )
+        return done.returncode == 0 and "state = running" in done.stdout
     if ctx.node.os != "linux" or not shutil.which(ctx.systemctl[0]):
         return None
     code, _ = systemctl(ctx, "is-active", "--quiet", f"{ctx.service.name}.service")
