@@ -29,12 +29,11 @@ RUNNER_SECRET = "s3cr3t-deploy-value-that-must-not-leak"
 
 
 class ReviewGitHub(FakeGitHub):
-    """GitHub with what the review relies on enforced strictly.
+    """GitHub as the review sees it, also recording the event of every review submitted.
 
-    GitHub answers 422 "Pull request review thread line must be part of the diff" for an inline
-    comment outside the diff (the base server does that once a diff is set); here every review must
-    also name the pull request's head commit, and an APPROVE or REQUEST_CHANGES from the bot is
-    recorded as a violation, because the review is advisory only.
+    The base server already answers 422 "Pull request review thread line must be part of the diff"
+    for an inline comment outside the diff once a diff is set. The recorded events let tests check
+    that the bot only ever comments (never APPROVE or REQUEST_CHANGES), whatever the model says.
     """
 
     def create_review(self, req):  # type: ignore[override]
