@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "template" / ".github" / "scripts" / "llm_review.py"
+SCRIPT = ROOT / "template" / ".github" / "scripts" / "[% if llm_review %]llm_review.py[% endif %]"
 sys.path.insert(0, str(ROOT / "tests" / "fakes"))
 
 from github_api import FakeGitHub  # noqa: E402
