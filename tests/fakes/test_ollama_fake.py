@@ -33,23 +33,28 @@ def ollama():
 
 
 def test_version_tags_and_show(ollama):
-    ollama.add_model("gpt-oss:20b", family="gptoss", num_ctx=8192, parameters={"temperature": 0.2},
-                     thinking=True)
+    ollama.add_model(
+        "gpt-oss:20b", family="gptoss", num_ctx=8192, parameters={"temperature": 0.2}, thinking=True
+    )
     assert call(ollama.url + "/api/version") == (200, [{"version": ollama.version}])
     status, [tags] = call(ollama.url + "/api/tags")
     assert status == 200 and [m["name"] for m in tags["models"]] == ["gpt-oss:20b"]
     assert tags["models"][0]["details"]["family"] == "gptoss"
     status, [show] = call(ollama.url + "/api/show", "POST", {"model": "gpt-oss:20b"})
     assert status == 200
-    assert [line.split() for line in show["parameters"].splitlines()] == [["temperature", "0.2"],
-                                                                          ["num_ctx", "8192"]]
+    assert [line.split() for line in show["parameters"].splitlines()] == [
+        ["temperature", "0.2"],
+        ["num_ctx", "8192"],
+    ]
     assert show["model_info"]["gptoss.context_length"] == 8192
     assert "thinking" in show["capabilities"]
 
 
 def test_errors_follow_the_contract(ollama):
     assert call(ollama.url + "/api/show", "POST", {"model": "nope"}) == (
-        404, [{"error": "model 'nope:latest' not found"}])
+        404,
+        [{"error": "model 'nope:latest' not found"}],
+    )
     assert call(ollama.url + "/api/delete", "DELETE", {"model": "nope"})[0] == 404
     status, [err] = call(ollama.url + "/api/chat", "POST", {"messages": []})
     assert status == 400 and "model is required" in err["error"]
@@ -76,14 +81,23 @@ def test_pull_streams_progress_and_can_fail_after_200(ollama):
     assert call(ollama.url + "/api/pull", "POST", {"model": "unknown", "stream": False})[0] == 404
     ollama.add_remote("phi4")
     assert call(ollama.url + "/api/pull", "POST", {"model": "phi4", "stream": False}) == (
-        200, [{"status": "success"}])
+        200,
+        [{"status": "success"}],
+    )
 
 
 def test_create_then_delete(ollama):
     ollama.add_model("qwen3:14b", num_ctx=4096)
-    status, lines = call(ollama.url + "/api/create", "POST", {
-        "model": "reviewer", "from": "qwen3:14b", "system": "You review code.",
-        "parameters": {"num_ctx": 16384, "temperature": 0.1}})
+    status, lines = call(
+        ollama.url + "/api/create",
+        "POST",
+        {
+            "model": "reviewer",
+            "from": "qwen3:14b",
+            "system": "You review code.",
+            "parameters": {"num_ctx": 16384, "temperature": 0.1},
+        },
+    )
     assert status == 200 and lines[-1] == {"status": "success"}
     _, [show] = call(ollama.url + "/api/show", "POST", {"model": "reviewer"})
     assert "num_ctx                        16384" in show["parameters"]
@@ -95,13 +109,23 @@ def test_create_then_delete(ollama):
 def test_chat_truncates_silently_past_num_ctx(ollama):
     ollama.add_model("small", num_ctx=64)
     long_text = " ".join(f"w{i}" for i in range(200))
-    status, [reply] = call(ollama.url + "/api/chat", "POST", {
-        "model": "small", "stream": False, "messages": [{"role": "user", "content": long_text}]})
+    status, [reply] = call(
+        ollama.url + "/api/chat",
+        "POST",
+        {"model": "small", "stream": False, "messages": [{"role": "user", "content": long_text}]},
+    )
     assert status == 200 and reply["prompt_eval_count"] == 64
     assert ollama.chat_requests[-1]["truncated"] is True
-    status, [reply] = call(ollama.url + "/api/chat", "POST", {
-        "model": "small", "stream": False, "options": {"num_ctx": 1024},
-        "messages": [{"role": "user", "content": long_text}]})
+    status, [reply] = call(
+        ollama.url + "/api/chat",
+        "POST",
+        {
+            "model": "small",
+            "stream": False,
+            "options": {"num_ctx": 1024},
+            "messages": [{"role": "user", "content": long_text}],
+        },
+    )
     assert reply["prompt_eval_count"] == count_tokens(long_text) + 4
     assert ollama.chat_requests[-1]["truncated"] is False
 
@@ -120,9 +144,13 @@ def test_chat_scripted_replies_stream_and_schema(ollama):
     assert "".join(ln["message"]["content"] for ln in lines) == ""
     _, lines = call(ollama.url + "/api/chat", "POST", {"model": "m", "messages": msgs})
     assert json.loads("".join(ln["message"]["content"] for ln in lines)) == {"echo": "hi"}
-    schema = {"type": "object", "required": ["summary", "findings"],
-              "properties": {"summary": {"type": "string"}, "findings": {"type": "array"}}}
-    _, [reply] = call(ollama.url + "/api/chat", "POST",
-                      {"model": "m", "messages": msgs, "stream": False, "format": schema})
+    schema = {
+        "type": "object",
+        "required": ["summary", "findings"],
+        "properties": {"summary": {"type": "string"}, "findings": {"type": "array"}},
+    }
+    _, [reply] = call(
+        ollama.url + "/api/chat", "POST", {"model": "m", "messages": msgs, "stream": False, "format": schema}
+    )
     assert json.loads(reply["message"]["content"]) == {"summary": "", "findings": []}
     assert len(ollama.chat_requests) == 4 and ollama.chat_requests[-1]["body"]["format"] == schema
