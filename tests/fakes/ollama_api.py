@@ -163,6 +163,8 @@ class OllamaServer:
         self.pull_errors: dict[str, tuple[int, str]] = {}  # name -> (after N progress lines, error)
         self.replies: deque[ReplySource] = deque()
         self.default_reply: ReplySource | None = None
+        # Tokenizers differ between models; tests may swap in a harsher one than `count_tokens`.
+        self.tokenizer: Callable[[str], int] = count_tokens
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -559,7 +561,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         num_ctx = state.num_ctx_for(model, options)
-        wanted = prompt_tokens(messages)
+        wanted = sum(state.tokenizer(str(m.get("content", ""))) + MESSAGE_OVERHEAD_TOKENS for m in messages)
         evaluated = min(wanted, num_ctx)  # the real server cuts the prompt silently
         self._record.update(num_ctx=num_ctx, prompt_tokens=wanted, truncated=wanted > num_ctx)
 

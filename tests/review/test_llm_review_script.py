@@ -296,3 +296,33 @@ def test_token_counts_of_the_fake_match_the_recorded_prompt(workspace, ollama, r
     [request] = ollama.chat_requests
     expected = sum(count_tokens(m["content"]) + 4 for m in request["body"]["messages"])
     assert request["prompt_tokens"] == expected
+
+
+def test_prompts_cut_by_the_server_are_split_and_reported(workspace, github, ollama, run_review):
+    # A model whose tokenizer needs one token per character: far more than the script estimates, so
+    # the server cuts prompts silently and only prompt_eval_count tells.
+    ollama.add_model("wide-tokens:8b", num_ctx=4096)
+    ollama.tokenizer = len
+    head = {
+        f"lib/part_{i}.py": "".join(f"value_{i}_{n} = compute({n}, 'x' * {n})\n" for n in range(40))
+        for i in range(6)
+    }
+    head["lib/huge.py"] = "".join(f"item_{n} = {{'key': {n}, 'name': 'n{n}'}}\n" for n in range(400))
+    pull = workspace.open_pull({"README.md": "x\n"}, head)
+    ollama.default_reply = answer_with_findings
+    result = run_review(pull, REVIEW_MODEL="wide-tokens:8b")
+    assert result.returncode == 0, result.stderr
+
+    requests = ollama.chat_requests
+    cut = [r for r in requests if r["truncated"]]
+    assert cut, "the scenario must make the server cut prompts"
+    assert any(not r["truncated"] for r in requests), "smaller parts were sent again"
+    # A cut request holding several files was split: its halves went out again on their own.
+    shown = [frozenset(envelope_lines(r["body"])) for r in requests]
+    split = [i for i, r in enumerate(requests) if r["truncated"] and len({p for p, _, _ in shown[i]}) > 1]
+    assert split
+    for i in split:
+        assert any(shown[j] and shown[j] < shown[i] for j in range(i + 1, len(requests)))
+    [summary] = summary_comments(github)
+    assert "context window cut the input" in summary["body"]
+    assert "`lib/huge.py`" in summary["body"]
