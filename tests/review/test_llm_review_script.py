@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
-from conftest import (
+from llm_review_support import (
     MODEL,
     RUNNER_SECRET,
     SUMMARY_MARKER,
