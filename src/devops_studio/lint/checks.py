@@ -46,7 +46,13 @@ class Actionlint(Check):
 
     def run(self, ctx: LintContext) -> list[Finding]:
         workflows = [ctx.rel(p) for p in ctx.files(*WORKFLOWS)]
-        proc = ctx.run([find_tool("actionlint"), "-format", "{{json .}}", "-no-color", *workflows])
+        argv = [find_tool("actionlint"), "-format", "{{json .}}", "-no-color"]
+        for config in (".github/actionlint.yaml", ".github/actionlint.yml"):
+            if (ctx.root / config).is_file():
+                # Found by actionlint itself only inside a git work tree; a fresh render is not one yet.
+                argv += ["-config-file", config]
+                break
+        proc = ctx.run([*argv, *workflows])
         if proc.returncode not in (0, 1):
             return [self.failed_run(proc, ctx)]
         errors = json.loads(proc.stdout or "[]")
