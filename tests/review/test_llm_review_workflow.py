@@ -100,7 +100,7 @@ def test_answers_reach_the_workflow(rendered):
     assert env["REVIEW_BLOCKING"] == "true" and env["OLLAMA_URL"] == "http://192.168.1.20:11434"
     assert env["REVIEW_LANGUAGE"] == "en" and env["REVIEW_MODEL"] == "qwen3:14b"
     labels = YAML(typ="safe").load((rendered["node-self-hosted-ci"] / ".github/actionlint.yaml").read_text())
-    assert labels["self-hosted-runner"]["labels"] == ["selene", "astraeus"]
+    assert {"selene", "astraeus"} <= set(labels["self-hosted-runner"]["labels"])
 
 
 def test_triggers_permissions_and_concurrency(rendered):
