@@ -75,7 +75,7 @@ def test_five_thousand_line_diff_fits_num_ctx_in_every_request(workspace, github
     pull = workspace.open_pull({"README.md": "hello\n"}, head)
     assert sum(text.count("\n") for text in head.values()) == 5000
     ollama.default_reply = answer_with_findings
-    result = run_review(pull, REVIEW_MODEL="small-ctx:7b")
+    result = run_review(pull, REVIEW_MODEL="small-ctx:7b", REVIEW_MAX_PARTS="500")
     assert result.returncode == 0, result.stderr + result.stdout
 
     requests = ollama.chat_requests
@@ -326,3 +326,20 @@ def test_prompts_cut_by_the_server_are_split_and_reported(workspace, github, oll
     [summary] = summary_comments(github)
     assert "context window cut the input" in summary["body"]
     assert "`lib/huge.py`" in summary["body"]
+
+
+def test_a_change_beyond_the_part_limit_is_reviewed_in_part_and_says_so(
+    workspace, github, ollama, run_review
+):
+    ollama.add_model("small-ctx:7b", num_ctx=2048)
+    head = {
+        f"pkg/f{i:02d}.py": "".join(f"x_{i}_{n} = {n} * 2  # n{n}\n" for n in range(150)) for i in range(8)
+    }
+    pull = workspace.open_pull({"README.md": "x\n"}, head)
+    result = run_review(pull, REVIEW_MODEL="small-ctx:7b", REVIEW_MAX_PARTS="2")
+    assert result.returncode == 0, result.stderr
+    assert len(ollama.chat_requests) == 2
+    [summary] = summary_comments(github)
+    assert "larger than one review covers (2 parts)" in summary["body"]
+    shown = {p for r in ollama.chat_requests for p, _, _ in envelope_lines(r["body"])}
+    assert "`pkg/f07.py`" in summary["body"] and "pkg/f07.py" not in shown
