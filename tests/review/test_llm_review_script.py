@@ -343,3 +343,14 @@ def test_a_change_beyond_the_part_limit_is_reviewed_in_part_and_says_so(
     assert "larger than one review covers (2 parts)" in summary["body"]
     shown = {p for r in ollama.chat_requests for p, _, _ in envelope_lines(r["body"])}
     assert "`pkg/f07.py`" in summary["body"] and "pkg/f07.py" not in shown
+
+
+def test_a_minified_line_longer_than_the_context_is_cut_not_sent_whole(workspace, github, ollama, run_review):
+    ollama.add_model("small-ctx:7b", num_ctx=2048)
+    huge = "const data = [" + ",".join(f'{{"k":{n},"v":"{n}"}}' for n in range(3000)) + "];\n"
+    pull = workspace.open_pull({"README.md": "x\n"}, {"web/data.js": huge, "web/app.js": "run();\n"})
+    result = run_review(pull, REVIEW_MODEL="small-ctx:7b")
+    assert result.returncode == 0, result.stderr
+    assert ollama.chat_requests and all(not r["truncated"] for r in ollama.chat_requests)
+    assert any("(line cut)" in r["raw"] for r in ollama.chat_requests)
+    assert len(summary_comments(github)) == 1
