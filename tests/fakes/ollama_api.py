@@ -165,6 +165,10 @@ class OllamaServer:
         self.default_reply: ReplySource | None = None
         # Tokenizers differ between models; tests may swap in a harsher one than `count_tokens`.
         self.tokenizer: Callable[[str], int] = count_tokens
+        # Like the real server, a prompt that starts with the messages of the model's previous prompt
+        # reuses them from the cache: prompt_eval_count then counts only the new tokens.
+        self.prompt_cache = True
+        self._last_messages: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -563,7 +567,19 @@ class _Handler(BaseHTTPRequestHandler):
         num_ctx = state.num_ctx_for(model, options)
         wanted = sum(state.tokenizer(str(m.get("content", ""))) + MESSAGE_OVERHEAD_TOKENS for m in messages)
         evaluated = min(wanted, num_ctx)  # the real server cuts the prompt silently
-        self._record.update(num_ctx=num_ctx, prompt_tokens=wanted, truncated=wanted > num_ctx)
+        cached = 0
+        if state.prompt_cache:
+            with state._lock:
+                previous = state._last_messages.get(name, [])
+                state._last_messages[name] = [dict(m) for m in messages]
+            for old, new in zip(previous, messages, strict=False):
+                if old != new:
+                    break
+                cached += state.tokenizer(str(new.get("content", ""))) + MESSAGE_OVERHEAD_TOKENS
+            cached = min(cached, evaluated - 1) if evaluated else 0
+        self._record.update(
+            num_ctx=num_ctx, prompt_tokens=wanted, truncated=wanted > num_ctx, cached_tokens=cached
+        )
 
         reply = state.next_reply(body)
         if reply.delay:
@@ -584,7 +600,7 @@ class _Handler(BaseHTTPRequestHandler):
             "done": True,
             "total_duration": 1_200_000_000,
             "load_duration": 50_000_000,
-            "prompt_eval_count": evaluated,
+            "prompt_eval_count": evaluated - cached,
             "prompt_eval_duration": 300_000_000,
             "eval_count": eval_count,
             "eval_duration": 850_000_000,

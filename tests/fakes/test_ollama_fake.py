@@ -107,6 +107,7 @@ def test_create_then_delete(ollama):
 
 
 def test_chat_truncates_silently_past_num_ctx(ollama):
+    ollama.prompt_cache = False  # the same prompt twice: count it in full both times
     ollama.add_model("small", num_ctx=64)
     long_text = " ".join(f"w{i}" for i in range(200))
     status, [reply] = call(
@@ -154,3 +155,15 @@ def test_chat_scripted_replies_stream_and_schema(ollama):
     )
     assert json.loads(reply["message"]["content"]) == {"summary": "", "findings": []}
     assert len(ollama.chat_requests) == 4 and ollama.chat_requests[-1]["body"]["format"] == schema
+
+
+def test_a_repeated_prompt_prefix_is_served_from_the_cache(ollama):
+    ollama.add_model("m", num_ctx=4096)
+    system = {"role": "system", "content": "You review code carefully."}
+    first = [system, {"role": "user", "content": "one two three"}]
+    second = [system, {"role": "user", "content": "four five"}]
+    _, [a] = call(ollama.url + "/api/chat", "POST", {"model": "m", "messages": first, "stream": False})
+    _, [b] = call(ollama.url + "/api/chat", "POST", {"model": "m", "messages": second, "stream": False})
+    assert a["prompt_eval_count"] == count_tokens(system["content"]) + 4 + 3 + 4
+    assert b["prompt_eval_count"] == 2 + 4  # the system message came from the cache
+    assert ollama.chat_requests[1]["cached_tokens"] == count_tokens(system["content"]) + 4

@@ -323,6 +323,11 @@ def test_prompts_cut_by_the_server_are_split_and_reported(workspace, github, oll
     assert split
     for i in split:
         assert any(shown[j] and shown[j] < shown[i] for j in range(i + 1, len(requests)))
+    # Each part has its own boundary, so no part reuses another's prompt prefix from the server's cache
+    # (which would hide the cut from prompt_eval_count).
+    first_attempts = [r for r in requests if len(r["body"]["messages"]) == 2 and "format" in r["body"]]
+    nonces = {r["body"]["messages"][0]["content"].split("<<<PR-DATA ", 1)[1][:16] for r in first_attempts}
+    assert len(nonces) == len(first_attempts)
     [summary] = summary_comments(github)
     assert "context window cut the input" in summary["body"]
     assert "`lib/huge.py`" in summary["body"]
