@@ -5,7 +5,10 @@ model when they differ only in what Ollama treats as packaging: the registry or 
 (`hf.co/unsloth/`, `library/`), the tag (`:latest`, `:20b`, `:14b-q4_K_M`), size and quantisation
 suffixes inside the name (`-7b`, `-q8_0`, `-gguf`), the variant (`-instruct`, `-chat`) or a known
 derivative of the same base (`qwen2.5-coder` is Qwen 2.5, `codellama` is Llama 2).
-Different generations stay different: `qwen3` and `qwen2.5` are distinct models.
+Different generations stay different: `qwen3` and `qwen2.5` are distinct base models.
+
+`same_family` is the stricter comparison: models of one family (every Qwen, every Llama, every
+Mistral-made model) count as one, because they share training data and blind spots.
 """
 
 from __future__ import annotations
@@ -27,6 +30,21 @@ KNOWN_DERIVATIVES = {
     "llama3-gradient": "llama3",
     "dolphin-llama3": "llama3",
     "gpt-oss-safeguard": "gpt-oss",
+}
+
+# Families whose members' names do not start with the family name.
+KNOWN_FAMILIES = {
+    "codellama": "llama",
+    "dolphin-llama3": "llama",
+    "codegemma": "gemma",
+    "codeqwen": "qwen",
+    "qwq": "qwen",
+    "devstral": "mistral",
+    "codestral": "mistral",
+    "mixtral": "mistral",
+    "ministral": "mistral",
+    "magistral": "mistral",
+    "gpt-oss": "gpt-oss",
 }
 
 # Suffixes that name a size, a quantisation, a file format or an instruction-tuned variant.
@@ -53,3 +71,19 @@ def base_model(name: str) -> str:
 def same_base_model(a: str, b: str) -> bool:
     """True when the two Ollama model names denote the same base model (see module doc)."""
     return base_model(a) == base_model(b)
+
+
+def model_family(name: str) -> str:
+    """The family of a model name, e.g. `qwen2.5-coder:7b` -> `qwen`, `devstral-small-2` -> `mistral`."""
+    base = base_model(name)
+    for prefix, family in KNOWN_FAMILIES.items():
+        if base == prefix or base.startswith(prefix + "-") or base.startswith(prefix + ":"):
+            return family
+    match = re.match(r"[a-z]+", base)
+    family = match.group(0) if match else base
+    return KNOWN_FAMILIES.get(family, family)
+
+
+def same_family(a: str, b: str) -> bool:
+    """True when the two names belong to one model family (implies nothing about the base model)."""
+    return model_family(a) == model_family(b)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devops_studio.models import base_model, same_base_model
+from devops_studio.models import base_model, model_family, same_base_model, same_family
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,26 @@ def test_base_model_names_the_family():
     assert base_model("gpt-oss:20b") == "gpt-oss"
     with pytest.raises(ValueError):
         base_model("  ")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("qwen3:14b", "qwen2.5-coder:7b", True),
+        ("devstral-small-2", "mistral-small3.2:24b", True),
+        ("codellama:13b", "llama3.1:8b", True),
+        ("gpt-oss:20b", "gpt-oss:120b", True),
+        ("gpt-oss:20b", "olmo-3", False),
+        ("devstral-small-2", "olmo-3", False),
+        ("gemma3:12b", "qwen3:14b", False),
+    ],
+)
+def test_same_family(a, b, same):
+    assert same_family(a, b) is same
+    assert same_family(b, a) is same
+
+
+def test_model_family_names():
+    assert model_family("devstral-small-2") == "mistral"
+    assert model_family("hf.co/unsloth/Qwen3-Coder-30B-A3B-Instruct-GGUF:Q4_K_M") == "qwen"
+    assert model_family("gpt-oss:120b") == "gpt-oss"
