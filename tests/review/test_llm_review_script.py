@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import socket
+import urllib.error
+import urllib.request
 
 from llm_review_support import (
     MODEL,
     RUNNER_SECRET,
     SUMMARY_MARKER,
+    TOKEN,
     answer_with_findings,
     envelope_lines,
     reviews,
@@ -27,6 +30,20 @@ HEAD = {
     "logo.png": bytes(range(256)) * 4,
     "dist/bundle.min.js": "var a=1;\n",
 }
+
+
+def post_review(github, body: dict, number: int = 1) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{github.url}/repos/octo/app/pulls/{number}/reviews",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def valid_lines(github, number=1):
@@ -55,6 +72,17 @@ def test_small_diff_one_summary_and_inline_comments_only_on_diff_lines(workspace
     assert review["comments"], "the finding on an added line is posted inline"
     for comment in review["comments"]:
         assert comment["side"] == "RIGHT" and comment["line"] in files[comment["path"]]["RIGHT"]
+    # The finding the script kept out of the review would have made GitHub reject the whole review.
+    status, answer = post_review(
+        github,
+        {
+            "commit_id": pull.head_sha,
+            "event": "COMMENT",
+            "body": "x",
+            "comments": [{"path": "app/main.py", "line": 100000, "body": "x"}],
+        },
+    )
+    assert status == 422 and "must be part of the diff" in json.dumps(answer)
     # Nothing skipped was sent to the model.
     sent = " ".join(r["raw"] for r in ollama.chat_requests)
     assert "lockfileVersion" not in sent and "var a=1" not in sent
