@@ -33,9 +33,7 @@ def ollama():
 
 
 def test_version_tags_and_show(ollama):
-    ollama.add_model(
-        "gpt-oss:20b", family="gptoss", num_ctx=8192, parameters={"temperature": 0.2}, thinking=True
-    )
+    ollama.add_model("gpt-oss:20b", family="gptoss", num_ctx=8192, parameters={"temperature": 0.2}, thinking=True)
     assert call(ollama.url + "/api/version") == (200, [{"version": ollama.version}])
     status, [tags] = call(ollama.url + "/api/tags")
     assert status == 200 and [m["name"] for m in tags["models"]] == ["gpt-oss:20b"]

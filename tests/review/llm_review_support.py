@@ -154,8 +154,6 @@ def answer_with_findings(body: dict) -> str:
     findings = []
     if shown:
         path, line = shown[0]
-        findings.append(
-            {"path": path, "line": line, "severity": "warning", "comment": f"Check {path}:{line}."}
-        )
+        findings.append({"path": path, "line": line, "severity": "warning", "comment": f"Check {path}:{line}."})
         findings.append({"path": path, "line": 100000, "severity": "info", "comment": "Outside the diff."})
     return json.dumps({"summary": "Looks reasonable.", "findings": findings})

@@ -24,9 +24,7 @@ def test_script_parses_as_python_39_and_imports_only_the_standard_library():
 
 
 def test_help_lists_every_setting_and_never_a_token_option():
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, check=True)
     for option in ("--review-model", "--ollama-url", "--review-language", "--review-blocking", "--pr-number"):
         assert option in result.stdout
     assert "--github-token" not in result.stdout

@@ -53,9 +53,7 @@ def evaluate(expression: str, context: dict[str, object]) -> bool:
     result = True
     for term in terms:
         left, op, right = re.fullmatch(r"(\S+)\s*(==|!=)\s*(\S+)", term).groups()
-        values = [
-            context[v] if v in context else {"false": False, "true": True}.get(v, v) for v in (left, right)
-        ]
+        values = [context[v] if v in context else {"false": False, "true": True}.get(v, v) for v in (left, right)]
         equal = values[0] == values[1]
         result = result and (equal if op == "==" else not equal)
     return result
