@@ -115,7 +115,8 @@ class Workspace:
         with self.github.lock:
             pr = self.github.pulls[f"{OWNER}/{REPO}"][number]
             pr["base"]["sha"], pr["head"]["sha"] = base_sha, head_sha
-        diff = git(self.dir, "diff", f"{base_sha}...{head_sha}")
+        # As GitHub shows it: file names unquoted, renames detected.
+        diff = git(self.dir, "-c", "core.quotepath=false", "diff", "--find-renames", f"{base_sha}...{head_sha}")
         self.github.set_pull_diff(OWNER, REPO, number, diff)
 
 
