@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from llm_review_support import (
+
+from .llm_review_support import (
     BOT,
     MODEL,
     OWNER,

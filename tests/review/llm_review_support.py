@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "template" / ".github" / "scripts" / "[% if llm_review %]llm_review.py[% endif %]"
 sys.path.insert(0, str(ROOT / "tests" / "fakes"))
 
-from github_api import FakeGitHub  # noqa: E402
-from ollama_api import OllamaServer  # noqa: E402,F401 - re-exported for the fixtures
+from github_api import FakeGitHub, parse_diff  # noqa: E402,F401 - parse_diff re-exported for the tests
+from ollama_api import ChatReply, OllamaServer, count_tokens  # noqa: E402,F401 - re-exported for the tests
 
 TOKEN = "ghs_review_fixture_token_0123456789"
 BOT = "github-actions[bot]"

@@ -6,7 +6,7 @@ import ast
 import subprocess
 import sys
 
-from llm_review_support import SCRIPT
+from .llm_review_support import SCRIPT
 
 
 def test_script_parses_as_python_39_and_imports_only_the_standard_library():

@@ -7,17 +7,19 @@ import socket
 import urllib.error
 import urllib.request
 
-from llm_review_support import (
+from .llm_review_support import (
     MODEL,
     RUNNER_SECRET,
     SUMMARY_MARKER,
     TOKEN,
+    ChatReply,
     answer_with_findings,
+    count_tokens,
     envelope_lines,
+    parse_diff,
     reviews,
     summary_comments,
 )
-from ollama_api import ChatReply, count_tokens
 
 BASE = {
     "app/main.py": "def handler(x):\n    return x\n",
@@ -47,8 +49,6 @@ def post_review(github, body: dict, number: int = 1) -> tuple[int, dict]:
 
 
 def valid_lines(github, number=1):
-    from github_api import parse_diff
-
     return parse_diff(github.pull_diffs[("octo/app", number)])
 
 
