@@ -427,3 +427,13 @@ def test_renames_spaces_unicode_names_and_files_never_sent(workspace, github, ol
     assert {c["path"] for c in review["comments"]} == {"new_name.py", "docs/my notes.md", "src/日本語.py"}
     files = valid_lines(github)
     assert all(c["line"] in files[c["path"]]["RIGHT"] for c in review["comments"])
+
+
+def test_a_slow_answer_fails_that_attempt_only(workspace, github, ollama, run_review):
+    pull = workspace.open_pull(BASE, HEAD)
+    ollama.queue_reply(ChatReply(content="{}", delay=3))
+    ollama.queue_reply(content=json.dumps({"summary": "Answered in time on the retry.", "findings": []}))
+    result = run_review(pull, REVIEW_REQUEST_TIMEOUT="1")
+    assert result.returncode == 0, result.stderr
+    [summary] = summary_comments(github)
+    assert "Answered in time on the retry." in summary["body"] and "could not be reached" not in summary["body"]
