@@ -99,9 +99,7 @@ class ApiError(Exception):
         self.body["status"] = str(status)
 
 
-def validation_failed(
-    resource: str, field_name: str, code: str = "missing_field", docs: str = DOCS
-) -> ApiError:
+def validation_failed(resource: str, field_name: str, code: str = "missing_field", docs: str = DOCS) -> ApiError:
     return ApiError(
         422,
         "Validation Failed",
@@ -254,9 +252,7 @@ class FakeGitHub:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
-        self._compiled = [
-            (method, re.compile(pattern + r"/?"), name) for method, pattern, name in self.ROUTES
-        ]
+        self._compiled = [(method, re.compile(pattern + r"/?"), name) for method, pattern, name in self.ROUTES]
 
     # ---- lifecycle
     def start(self) -> str:
@@ -276,7 +272,9 @@ class FakeGitHub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-github", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
+        )
         self._thread.start()
         return self.url
 
@@ -485,6 +483,8 @@ class FakeGitHub:
         http.send_header("Content-Type", response.headers.pop("Content-Type", ctype))
         http.send_header("Content-Length", str(len(payload)))
         http.send_header("X-GitHub-Media-Type", "github.v3; format=json")
+        http.send_header("X-RateLimit-Limit", "5000")
+        http.send_header("X-RateLimit-Remaining", "4999")
         for key, value in response.headers.items():
             http.send_header(key, value)
         http.end_headers()
@@ -553,9 +553,7 @@ class FakeGitHub:
                 raise validation_failed(resource, name, "missing_field", docs)
             return None
         if not isinstance(body[name], kind):
-            raise ApiError(
-                422, f"Invalid request.\n\nFor '{name}', {body[name]!r} is not a {kind}.", docs=docs
-            )
+            raise ApiError(422, f"Invalid request.\n\nFor '{name}', {body[name]!r} is not a {kind}.", docs=docs)
         return body[name]
 
     # ---- users and repositories
@@ -611,24 +609,16 @@ class FakeGitHub:
     def delete_runner(self, req: Request) -> Response:
         runner = self._runner(req)
         if runner["busy"]:
-            raise ApiError(
-                422, f"Bad request - Runner {runner['name']} is still running a job", docs=RUNNER_DOCS
-            )
+            raise ApiError(422, f"Bad request - Runner {runner['name']} is still running a job", docs=RUNNER_DOCS)
         del self.runners[req.params["scope"]][runner["id"]]
         return Response(204)
 
     def _labels_response(self, runner: dict[str, Any]) -> Response:
-        return Response(
-            200, {"total_count": len(runner["labels"]), "labels": copy.deepcopy(runner["labels"])}
-        )
+        return Response(200, {"total_count": len(runner["labels"]), "labels": copy.deepcopy(runner["labels"])})
 
     def _label_names(self, req: Request, allow_empty: bool) -> list[str]:
         labels = self.body_field(req, "labels", "Runner", list, docs=RUNNER_DOCS)
-        if (
-            (not labels and not allow_empty)
-            or len(labels) > 100
-            or not all(isinstance(x, str) for x in labels)
-        ):
+        if (not labels and not allow_empty) or len(labels) > 100 or not all(isinstance(x, str) for x in labels):
             raise ApiError(422, "Validation failed, or the endpoint has been spammed.", docs=RUNNER_DOCS)
         return labels
 
@@ -680,9 +670,7 @@ class FakeGitHub:
         if group != 1:
             raise ApiError(404, "Not Found", docs=RUNNER_DOCS)
         if self.find_runner(scope, name) is not None:
-            raise ApiError(
-                409, f"Already exists - A runner with the name {name} already exists.", docs=RUNNER_DOCS
-            )
+            raise ApiError(409, f"Already exists - A runner with the name {name} already exists.", docs=RUNNER_DOCS)
         runner = self.add_runner(scope, name, labels=labels, ephemeral=True)
         config = {
             "name": name,
@@ -866,11 +854,7 @@ class FakeGitHub:
             files = parse_diff(diff)
             lines = diff.count("\n")
             if len(files) > DIFF_MAX_FILES or lines > DIFF_MAX_LINES:
-                limit = (
-                    f"files ({DIFF_MAX_FILES})"
-                    if len(files) > DIFF_MAX_FILES
-                    else f"lines ({DIFF_MAX_LINES})"
-                )
+                limit = f"files ({DIFF_MAX_FILES})" if len(files) > DIFF_MAX_FILES else f"lines ({DIFF_MAX_LINES})"
                 raise ApiError(
                     406,
                     f"Sorry, the diff exceeded the maximum number of {limit}. Consider using "
@@ -921,9 +905,7 @@ class FakeGitHub:
 
     def list_review_comments(self, req: Request) -> Response:
         pr = self._pull(req)
-        return self.paginate(
-            req, copy.deepcopy(self.review_comments.get((self._full(req), pr["number"]), []))
-        )
+        return self.paginate(req, copy.deepcopy(self.review_comments.get((self._full(req), pr["number"]), [])))
 
     def create_review(self, req: Request) -> Response:
         pr = self._pull(req)
@@ -960,10 +942,14 @@ class FakeGitHub:
                 info = files.get(comment["path"])
                 side = comment.get("side", "RIGHT")
                 line = comment.get("line")
-                lines = (
-                    [line] if "start_line" not in comment else range(comment["start_line"], (line or 0) + 1)
-                )
-                if info is None or line is None or any(n not in info[side] for n in lines):
+                lines = [line] if "start_line" not in comment else range(comment["start_line"], (line or 0) + 1)
+                position = comment.get("position")
+                if line is None and isinstance(position, int):
+                    # The older form: lines counted down from the file's first "@@" header (which is 0).
+                    on_diff = info is not None and 1 <= position < len(info["patch"])
+                else:
+                    on_diff = info is not None and line is not None and all(n in info[side] for n in lines)
+                if not on_diff:
                     raise ApiError(
                         422,
                         "Unprocessable Entity",
