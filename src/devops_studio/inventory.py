@@ -17,6 +17,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from devops_studio import models as model_names
+
 DEFAULT_INVENTORY = "studio.yml"
 SCHEMA_VERSION = 1
 ROLES = ("production", "runner", "dev", "review", "gpu", "build")
@@ -684,19 +686,27 @@ def review_policy_violations(
     """
     families = families or {}
 
-    def family(model: str) -> str | None:
-        return families.get(model) or (models[model].family if model in models else None)
+    def family(model: str) -> str:
+        # Ollama's family (live, else the inventory's) or, failing both, the one the name implies.
+        found = families.get(model) or (models[model].family if model in models else None)
+        return found or model_names.model_family(model)
+
+    def same_family(a: str, b: str) -> bool:
+        def key(name: str) -> str:
+            return re.sub(r"[^a-z0-9]", "", family(name).lower())
+
+        return key(a) == key(b) or model_names.same_family(a, b)
 
     problems = []
     reviewer = base_model(policy.model, profiles)
     for author in policy.author_models:
         written_by = base_model(author, profiles)
-        if written_by == reviewer:
+        if written_by == reviewer or model_names.same_base_model(written_by, reviewer):
             problems.append(
                 f"the reviewer {policy.model!r} runs on {reviewer!r}, the same model that writes "
                 f"code ({author!r}); pick a reviewer from another family"
             )
-        elif family(reviewer) and family(reviewer) == family(written_by):
+        elif same_family(reviewer, written_by):
             problems.append(
                 f"the reviewer {policy.model!r} ({reviewer}) is of the family {family(reviewer)!r} "
                 f"like the author model {author!r} ({written_by}); pick a reviewer from another family"

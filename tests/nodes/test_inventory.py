@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devops_studio.inventory import InventoryError, load_inventory, review_policy_violations
+from devops_studio.inventory import InventoryError, ReviewPolicy, load_inventory, review_policy_violations
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "studio.yml"
 
@@ -214,3 +214,15 @@ def test_policy_uses_live_families():
     assert review_policy_violations(inv.review, inv.models, inv.profiles) == []
     problems = review_policy_violations(inv.review, inv.models, inv.profiles, families={"olmo-3": "gptoss"})
     assert problems and "family 'gptoss'" in problems[0]
+
+
+def test_policy_falls_back_to_the_family_the_name_implies():
+    policy = ReviewPolicy(node="selene", model="qwen2.5-coder:7b", author_models=("qwen3:14b",), language="en")
+    problems = review_policy_violations(policy, {}, {})
+    assert problems and "family 'qwen'" in problems[0]
+    same = ReviewPolicy(
+        node="selene", model="hf.co/unsloth/gpt-oss-20b-GGUF", author_models=("gpt-oss:20b",), language="en"
+    )
+    assert "the same model that writes code" in review_policy_violations(same, {}, {})[0]
+    fine = ReviewPolicy(node="selene", model="olmo-3", author_models=("devstral-small-2",), language="en")
+    assert review_policy_violations(fine, {}, {}) == []
