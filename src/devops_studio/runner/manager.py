@@ -445,6 +445,8 @@ def register(
             CHANGED if fresh else DONE,
             f"{asset.filename} sha256 verified" + ("" if fresh else " (already unpacked)"),
         )
+        if fresh and not _install_dependencies(ctx, report, version_dir):
+            return report
         remote = _configure(ctx, report, user, replace=clash is not None)
         if remote is None:
             return report
@@ -499,6 +501,24 @@ def _chown_root(directory: Path, user: pwd.struct_passwd) -> None:
 def _stop_quietly(ctx: RunnerContext) -> None:
     if ctx.node.os == "linux" and ctx.unit_path.exists():
         systemctl(ctx, "stop", f"{ctx.service.name}.service")
+
+
+def _install_dependencies(ctx: RunnerContext, report: Report, version_dir: Path) -> bool:
+    """Linux releases ship bin/installdependencies.sh for the .NET libraries (libicu, ...); run it once."""
+    script = version_dir / "bin" / "installdependencies.sh"
+    if ctx.node.os != "linux" or not script.exists():
+        return True
+    done = subprocess.run(
+        [str(script)], cwd=version_dir, capture_output=True, text=True, check=False, env=env_without_tokens()
+    )
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        report.add(
+            "runner dependencies", FAILED, f"bin/installdependencies.sh exited {done.returncode}: {output[-400:]}"
+        )
+        return False
+    report.add("runner dependencies", CHANGED, "bin/installdependencies.sh installed the libraries the runner needs")
+    return True
 
 
 def _configure(ctx: RunnerContext, report: Report, user: pwd.struct_passwd, replace: bool) -> dict | None:
