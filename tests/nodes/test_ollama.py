@@ -195,3 +195,27 @@ def test_dry_run_contacts_nothing(ollama, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "planned" in result.stdout
     assert ollama.requests == []
+
+
+def test_node_setup_of_a_dev_node_runs_the_ollama_steps(ollama, tmp_path):
+    inventory = write(tmp_path / "studio.yml")
+    env = {k: v for k, v in os.environ.items() if k != "OLLAMA_HOST"}
+    env["COLUMNS"] = "200"
+    command = [
+        sys.executable,
+        "-m",
+        "devops_studio",
+        "node",
+        "setup",
+        "astraeus",
+        "--ollama-url",
+        ollama.url,
+        "--inventory",
+        str(inventory),
+    ]
+    first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "node setup: astraeus" in first.stdout and "profile llm-dev-deep" in first.stdout
+    assert "llm-dev-deep:latest" in ollama.models
+    second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert second.returncode == 0 and "0 changed" in second.stdout, second.stdout
