@@ -15,7 +15,8 @@ Usage in pytest::
 
 or ``with FakeGitHub() as gh: ...``. All state lives in plain attributes (``gh.repos``, ``gh.runners``,
 ``gh.pulls``, ``gh.comments``, ``gh.requests`` ...) so tests can arrange and inspect it directly; take
-``gh.lock`` when mutating state while the server runs.
+``gh.lock`` when mutating state while the server runs. A handler that raises answers 500 and leaves its
+traceback in ``gh.errors``.
 
 Authentication: ``Authorization: Bearer <t>`` or ``Authorization: token <t>``. A missing header answers
 401 "Requires authentication"; an unknown or expired token answers 401 "Bad credentials". Expire a
@@ -73,6 +74,7 @@ import json
 import re
 import secrets
 import threading
+import traceback
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -247,6 +249,7 @@ class FakeGitHub:
         self.review_comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.comments: dict[int, dict[str, Any]] = {}  # issue comment id -> comment JSON (+ "_repo")
         self.requests: list[dict[str, Any]] = []  # method, path, query, body; never the Authorization header
+        self.errors: list[str] = []  # tracebacks of handlers that raised (answered 500)
         self._ids = 1000
         self._issue_numbers: dict[str, int] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -447,6 +450,9 @@ class FakeGitHub:
                 response = self._dispatch(req)
             except ApiError as error:
                 response = Response(error.status, error.body)
+            except Exception:  # a bug in a handler: answer like GitHub's 500s, keep the trace for the test
+                self.errors.append(traceback.format_exc())
+                response = Response(500, {"message": "Server Error", "documentation_url": DOCS})
         self._send(http, response)
 
     def _dispatch(self, req: Request) -> Response:

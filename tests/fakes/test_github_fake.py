@@ -240,3 +240,20 @@ def test_subclass_extends_routes():
         server.add_repo("octo", "app")
         assert call(server, "GET", "/repos/octo/app/branches")[1] == [{"name": "main"}]
         assert call(server, "GET", "/repos/octo/nope/branches")[0] == 404
+
+
+def test_a_failing_handler_answers_500_and_keeps_the_trace(gh):
+    status, body, _ = call(gh, "POST", "/_fake/runner/register", token=None, body={"token": 1})
+    assert status == 404  # unknown token, answered normally
+
+    class Broken(FakeGitHub):
+        ROUTES = FakeGitHub.ROUTES + [("GET", "/boom", "boom")]
+
+        def boom(self, req: Request) -> Response:
+            raise RuntimeError("bug")
+
+    with Broken() as server:
+        server.add_token(TOKEN)
+        status, body, _ = call(server, "GET", "/boom")
+        assert status == 500 and body["message"] == "Server Error"
+        assert "RuntimeError: bug" in server.errors[0]
