@@ -165,6 +165,9 @@ def parse_diff(diff: str) -> dict[str, dict[str, Any]]:
             current["status"] = "added"
         elif line.startswith("deleted file mode"):
             current["status"] = "removed"
+        elif line.startswith("rename from ") and not current["patch"]:
+            current["status"] = "renamed"
+            current["previous_filename"] = line[len("rename from ") :]
         elif line.startswith("@@"):
             match = re.match(r"@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@", line)
             if match:
@@ -900,6 +903,7 @@ class FakeGitHub:
                 "deletions": f["deletions"],
                 "changes": f["additions"] + f["deletions"],
                 "patch": "\n".join(f["patch"]),
+                **({"previous_filename": f["previous_filename"]} if "previous_filename" in f else {}),
             }
             for f in files.values()
         ]

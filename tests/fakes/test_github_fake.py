@@ -257,3 +257,26 @@ def test_a_failing_handler_answers_500_and_keeps_the_trace(gh):
         status, body, _ = call(server, "GET", "/boom")
         assert status == 500 and body["message"] == "Server Error"
         assert "RuntimeError: bug" in server.errors[0]
+
+
+def test_pull_files_report_renames(gh):
+    gh.add_pull("octo", "app", head="move")
+    gh.set_pull_diff(
+        "octo",
+        "app",
+        1,
+        "diff --git a/old name.py b/new name.py\nsimilarity index 90%\nrename from old name.py\n"
+        "rename to new name.py\n--- a/old name.py\n+++ b/new name.py\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n",
+    )
+    _, files, _ = call(gh, "GET", "/repos/octo/app/pulls/1/files")
+    assert files == [
+        {
+            "filename": "new name.py",
+            "status": "renamed",
+            "additions": 1,
+            "deletions": 1,
+            "changes": 2,
+            "patch": "@@ -1,2 +1,2 @@\n a\n-b\n+c",
+            "previous_filename": "old name.py",
+        }
+    ]
