@@ -1,0 +1,52 @@
+"""`devops-studio new DEST`: render a new app repo from the template."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from devops_studio.render import RenderError, render_new
+
+
+def _parse_data(pairs: list[str]) -> dict[str, str]:
+    data: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise RenderError(f"--data {pair!r}: write it as KEY=VALUE, for example --data app_name=todo-api")
+        data[key.strip()] = value
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    dest = Path(args.dest)
+    try:
+        data = _parse_data(args.data)
+        render_new(dest, data=data, defaults=args.defaults, vcs_ref=args.vcs_ref)
+    except RenderError as error:
+        print(f"devops-studio new: {error}", file=sys.stderr)
+        return 2
+    print(f"Rendered {dest.resolve()}")
+    if shutil.which("git") and not (dest / ".git").exists():
+        print(f"Next: cd {dest} && git init -b main && git add -A && git commit -m 'Initial commit'")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("new", help="render a new app repo from the template")
+    parser.add_argument("dest", help="folder to create (must not exist or be empty)")
+    parser.add_argument(
+        "--data",
+        "-d",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="answer a question (repeatable), e.g. --data stack=node",
+    )
+    parser.add_argument(
+        "--defaults", action="store_true", help="take the default for every question not given"
+    )
+    parser.add_argument("--vcs-ref", default=None, help="template version (git tag or commit) to render")
+    parser.set_defaults(func=run)
