@@ -139,9 +139,7 @@ class JsonSchema(Check):
                 continue
             for error in report.get("errors", []) + report.get("parse_errors", []):
                 where = error.get("path", "")
-                findings.append(
-                    self.finding(error.get("filename", ""), None, f"{where} {error.get('message')}", ctx)
-                )
+                findings.append(self.finding(error.get("filename", ""), None, f"{where} {error.get('message')}", ctx))
         return findings
 
 
@@ -192,9 +190,7 @@ class Hadolint(Check):
             except json.JSONDecodeError:
                 findings.append(self.failed_run(proc, ctx, ctx.rel(dockerfile)))
                 continue
-            findings += [
-                self.finding(i["file"], i["line"], f"{i['code']}: {i['message']}", ctx) for i in issues
-            ]
+            findings += [self.finding(i["file"], i["line"], f"{i['code']}: {i['message']}", ctx) for i in issues]
         return findings
 
 
@@ -294,8 +290,7 @@ class Ruff(Check):
         except json.JSONDecodeError:
             return [self.failed_run(proc, ctx)]
         findings = [
-            self.finding(i["filename"], i["location"]["row"], f"{i['code']}: {i['message']}", ctx)
-            for i in issues
+            self.finding(i["filename"], i["location"]["row"], f"{i['code']}: {i['message']}", ctx) for i in issues
         ]
         fmt = ctx.run([ruff, "format", "--check", "."])
         for line in fmt.stdout.splitlines():
