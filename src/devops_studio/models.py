@@ -1,89 +1,36 @@
-"""Model names: which Ollama model names denote the same base model.
+"""The review-model policy, shared with the template.
 
-The review policy forbids reviewing code with the model that wrote it. Two names count as the same
-model when they differ only in what Ollama treats as packaging: the registry or namespace
-(`hf.co/unsloth/`, `library/`), the tag (`:latest`, `:20b`, `:14b-q4_K_M`), size and quantisation
-suffixes inside the name (`-7b`, `-q8_0`, `-gguf`), the variant (`-instruct`, `-chat`) or a known
-derivative of the same base (`qwen2.5-coder` is Qwen 2.5, `codellama` is Llama 2).
-Different generations stay different: `qwen3` and `qwen2.5` are distinct base models.
-
-`same_family` is the stricter comparison: models of one family (every Qwen, every Llama, every
-Mistral-made model) count as one, because they share training data and blind spots.
+The rule lives once, in the template's extensions/model_policy.py, because Copier's question
+validator needs it without this package installed. This module loads that file and re-exports it.
 """
 
 from __future__ import annotations
 
-import re
+import importlib.util
+import sys
 
-# Known code/variant models and the base model they were trained from.
-KNOWN_DERIVATIVES = {
-    "codellama": "llama2",
-    "codegemma": "gemma",
-    "codeqwen": "qwen1.5",
-    "qwen2.5-coder": "qwen2.5",
-    "qwen3-coder": "qwen3",
-    "deepseek-coder-v2": "deepseek-v2",
-    "starcoder2": "starcoder2",
-    "devstral": "mistral-small",
-    "codestral": "codestral",
-    "llama3-chatqa": "llama3",
-    "llama3-gradient": "llama3",
-    "dolphin-llama3": "llama3",
-    "gpt-oss-safeguard": "gpt-oss",
-}
+from devops_studio.template_source import template_root
 
-# Families whose members' names do not start with the family name.
-KNOWN_FAMILIES = {
-    "codellama": "llama",
-    "dolphin-llama3": "llama",
-    "codegemma": "gemma",
-    "codeqwen": "qwen",
-    "qwq": "qwen",
-    "devstral": "mistral",
-    "codestral": "mistral",
-    "mixtral": "mistral",
-    "ministral": "mistral",
-    "magistral": "mistral",
-    "gpt-oss": "gpt-oss",
-}
+_PATH = template_root() / "extensions" / "model_policy.py"
+_spec = importlib.util.spec_from_file_location("devops_studio._model_policy", _PATH)
+_policy = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = _policy
+_spec.loader.exec_module(_policy)
 
-# Suffixes that name a size, a quantisation, a file format or an instruction-tuned variant.
-_PACKAGING = re.compile(
-    r"-(?:\d+(?:\.\d+)?[bmk](?:-a\d+(?:\.\d+)?b)?|a\d+(?:\.\d+)?b|q\d\w*|f16|fp16|bf16|gguf|mlx|"
-    r"instruct|chat|it|base|text|thinking|latest|\d{4})$"
-)
+KNOWN_DERIVATIVES = _policy.KNOWN_DERIVATIVES
+KNOWN_FAMILIES = _policy.KNOWN_FAMILIES
+base_model = _policy.base_model
+same_base_model = _policy.same_base_model
+model_family = _policy.model_family
+same_family = _policy.same_family
+review_policy_violation = _policy.review_policy_violation
 
-
-def base_model(name: str) -> str:
-    """The base model a name denotes, e.g. `hf.co/unsloth/Qwen3-Coder-30B-A3B-Instruct-GGUF` -> `qwen3`."""
-    text = name.strip().lower()
-    if not text:
-        raise ValueError("a model name is empty")
-    repo = text.rsplit("/", 1)[-1]  # drop registry host and namespace
-    repo = repo.split("@", 1)[0].split(":", 1)[0]  # drop a digest and the tag
-    previous = None
-    while previous != repo:
-        previous = repo
-        repo = _PACKAGING.sub("", repo)
-    return KNOWN_DERIVATIVES.get(repo, repo)
-
-
-def same_base_model(a: str, b: str) -> bool:
-    """True when the two Ollama model names denote the same base model (see module doc)."""
-    return base_model(a) == base_model(b)
-
-
-def model_family(name: str) -> str:
-    """The family of a model name, e.g. `qwen2.5-coder:7b` -> `qwen`, `devstral-small-2` -> `mistral`."""
-    base = base_model(name)
-    for prefix, family in KNOWN_FAMILIES.items():
-        if base == prefix or base.startswith(prefix + "-") or base.startswith(prefix + ":"):
-            return family
-    match = re.match(r"[a-z]+", base)
-    family = match.group(0) if match else base
-    return KNOWN_FAMILIES.get(family, family)
-
-
-def same_family(a: str, b: str) -> bool:
-    """True when the two names belong to one model family (implies nothing about the base model)."""
-    return model_family(a) == model_family(b)
+__all__ = [
+    "KNOWN_DERIVATIVES",
+    "KNOWN_FAMILIES",
+    "base_model",
+    "model_family",
+    "review_policy_violation",
+    "same_base_model",
+    "same_family",
+]
