@@ -46,14 +46,12 @@ def tool(name: str, fallback: str) -> str:
 
 
 def sudoers_rule(user: str) -> str:
+    """Exactly the two commands deploy/deploy.py runs with `sudo -n`: test the configuration, reload."""
     nginx = tool("nginx", "/usr/sbin/nginx")
-    systemctl = tool("systemctl", "/usr/bin/systemctl")
     return (
         "# Managed by devops-studio (`devops-studio node setup`). Deploy jobs may test the nginx\n"
         "# configuration and reload nginx as root - nothing else.\n"
-        f"Cmnd_Alias DEVOPS_STUDIO_NGINX = {nginx} -t, {systemctl} reload nginx, "
-        f"{systemctl} reload nginx.service\n"
-        f"{user} ALL=(root) NOPASSWD: DEVOPS_STUDIO_NGINX\n"
+        f"{user} ALL=(root) NOPASSWD: {nginx} -t, {nginx} -s reload\n"
     )
 
 
@@ -138,10 +136,10 @@ def ensure_sudo_rule(node: Node, report: Report, dry_run: bool) -> None:
     wanted = sudoers_rule(user)
     current = path.read_text() if path.exists() else None
     if current == wanted:
-        report.add("sudo rule", DONE, f"{path}: {user} may run `nginx -t` and reload nginx")
+        report.add("sudo rule", DONE, f"{path}: {user} may run `nginx -t` and `nginx -s reload`")
         return
     if dry_run:
-        report.add("sudo rule", PLANNED, f"write {path}: {user} may run `nginx -t` and `systemctl reload nginx`")
+        report.add("sudo rule", PLANNED, f"write {path}: {user} may run `nginx -t` and `nginx -s reload`")
         return
     visudo = shutil.which("visudo")
     if not visudo:
@@ -157,7 +155,7 @@ def ensure_sudo_rule(node: Node, report: Report, dry_run: bool) -> None:
         report.add("sudo rule", FAILED, f"visudo rejected the rule: {out}")
         return
     staging.replace(path)
-    report.add("sudo rule", CHANGED, f"{path}: {user} may run `nginx -t` and reload nginx")
+    report.add("sudo rule", CHANGED, f"{path}: {user} may run `nginx -t` and `nginx -s reload`")
 
 
 def docker_group() -> str:

@@ -70,7 +70,7 @@ def systemd_unit(spec: ServiceSpec) -> str:
     ]
     if spec.allow_sudo:
         lines.append(
-            "# NoNewPrivileges stays off: deploy jobs run `sudo nginx -t` and reload nginx through a "
+            "# NoNewPrivileges stays off: deploy jobs run `sudo -n nginx -t` and `nginx -s reload` through a "
             "narrow sudoers rule."
         )
     else:
