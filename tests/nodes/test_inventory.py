@@ -17,7 +17,7 @@ def test_example_loads():
     assert inv.nodes["chronos"].runner.labels == ("chronos",)
     assert inv.nodes["chronos"].apps_dir == "/home/chronos/apps"
     assert inv.profiles["llm-dev-jp-fast"].definition()["parameters"]["num_ctx"] == 32768
-    assert inv.review.model == "gpt-oss:20b"
+    assert inv.review.model == "olmo-3"
     assert inv.models["gpt-oss:120b"].fallback == "gpt-oss:20b"
 
 
@@ -72,7 +72,7 @@ BAD = [
     ),
     (
         "model not in catalog",
-        "models: [gpt-oss:20b]",
+        "models: [olmo-3]",
         "models: [olmo-4]",
         "models: [olmo-4]",
         "nodes.selene.ollama.models[0]",
@@ -120,9 +120,9 @@ BAD = [
     ),
     (
         "review with same family",
+        "  model: olmo-3\n",
         "  model: gpt-oss:20b\n",
-        "  model: devstral-small-2\n",
-        "  model: devstral-small-2",
+        "  model: gpt-oss:20b",
         "review.model",
         ["same model that writes"],
     ),
@@ -169,7 +169,7 @@ BAD = [
     ),
     (
         "dev node without ollama",
-        "    roles: [dev]\n    ollama:\n      models: [devstral-small-2, olmo-3, gpt-oss:20b]\n"
+        "    roles: [dev]\n    ollama:\n      models: [devstral-small-2, gpt-oss:20b]\n"
         "      profiles: [llm-dev-jp-fast, llm-dev-deep]\n",
         "    roles: [dev]\n",
         "  astraeus:",
@@ -212,8 +212,8 @@ def test_missing_file_and_non_mapping(tmp_path):
 def test_policy_uses_live_families():
     inv = load_inventory(EXAMPLE)
     assert review_policy_violations(inv.review, inv.models, inv.profiles) == []
-    problems = review_policy_violations(inv.review, inv.models, inv.profiles, families={"gpt-oss:20b": "olmo3"})
-    assert problems and "family 'olmo3'" in problems[0]
+    problems = review_policy_violations(inv.review, inv.models, inv.profiles, families={"olmo-3": "gptoss"})
+    assert problems and "family 'gptoss'" in problems[0]
 
 
 def test_policy_falls_back_to_the_family_the_name_implies():

@@ -75,7 +75,7 @@ def snapshot(home: Path) -> dict[str, object]:
                 "profile llm-dev-deep",
             ],
         ),
-        ("selene", ["runner config", "model gpt-oss:20b", "review policy", "playwright"]),
+        ("selene", ["runner config", "model olmo-3", "review policy", "playwright"]),
         ("windows", ["runner (windows service)", "model gpt-oss:120b", "profile llm-dev-deep", "config.cmd"]),
     ],
 )
