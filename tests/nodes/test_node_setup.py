@@ -268,3 +268,17 @@ def test_doctor_counts_certificate_days_and_fails_on_expiry(tmp_path):
     assert checks["certificate old.example.org"]["status"] == "fail"
     assert "renewal is not working" in checks["certificate old.example.org"]["detail"]
     assert {"docker", "nginx -t", "runner online"} <= set(checks)
+
+
+def test_the_cli_loads_where_pwd_and_grp_do_not_exist(tmp_path):
+    # Windows has neither module; the Windows node still runs `devops-studio node setup windows`.
+    code = (
+        "import sys; sys.modules['pwd'] = None; sys.modules['grp'] = None\n"
+        "from devops_studio.cli import main\n"
+        f"sys.exit(main(['node', 'setup', 'windows', '--dry-run', '--inventory', {str(EXAMPLE)!r}]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}
+    env["COLUMNS"] = "200"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "config.cmd" in done.stdout and "planned" in done.stdout
