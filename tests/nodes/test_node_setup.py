@@ -76,7 +76,10 @@ def snapshot(home: Path) -> dict[str, object]:
             ],
         ),
         ("selene", ["runner config", "model olmo-3", "review policy", "playwright"]),
-        ("windows", ["runner (windows service)", "model gpt-oss:120b", "profile llm-dev-deep", "config.cmd"]),
+        (
+            "windows",
+            ["runner (windows service)", "model gpt-oss:120b", "GPU's 12 GB", "profile llm-dev-deep", "config.cmd"],
+        ),
     ],
 )
 def test_dry_run_of_each_example_node_prints_a_plan_and_changes_nothing(tmp_path, node, expected):

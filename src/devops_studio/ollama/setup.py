@@ -46,7 +46,13 @@ def model_plan(inventory: Inventory, node: Node) -> list[tuple[str, str, str]]:
     for name in wanted:
         model = inventory.models[name]
         if model.memory_gb <= usable_gb(node):
-            plan.append((name, "pull", ""))
+            vram = node.gpu_vram_gb
+            note = (
+                f"larger than the GPU's {vram:g} GB: Ollama runs part of it on the CPU, slower"
+                if vram and model.memory_gb > vram
+                else ""
+            )
+            plan.append((name, "pull", note))
             continue
         note = (
             f"{name} needs about {model.memory_gb:g} GB but {node.name} has {node.memory_gb:g} GB "
