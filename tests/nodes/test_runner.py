@@ -259,6 +259,8 @@ def test_remove_unregisters_and_removes_the_service(lab):
     again = lab.cli("runner", "remove", "--node", "chronos")
     assert again.returncode == 0 and "not configured" in again.stdout
     assert_no_secret_anywhere(lab, registered, result, again)
+    purged = lab.cli("runner", "remove", "--node", "chronos", "--purge")
+    assert purged.returncode == 0 and not (lab.base / "runner").exists()
 
 
 def test_status_reports_online_and_json(lab):
