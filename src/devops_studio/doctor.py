@@ -17,7 +17,7 @@ from devops_studio.inventory import Inventory, Node
 from devops_studio.nodes import production
 from devops_studio.nodes.report import DONE, FAILED, SKIPPED
 from devops_studio.ollama import setup as ollama_setup
-from devops_studio.ollama.client import Ollama, resolve_url
+from devops_studio.ollama.client import Ollama, elsewhere_problem, resolve_url
 from devops_studio.runner import manager
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
@@ -159,10 +159,14 @@ def diagnose(
         ctx = manager.RunnerContext(inventory, node, github(), Console(quiet=True))
         _runner(ctx, checks, local)
     if node.ollama is not None:
-        client = Ollama(resolve_url(node.ollama.url, ollama_url), timeout=5)
-        report, _ = ollama_setup.status(inventory, node, client)
-        mapping = {DONE: OK, FAILED: FAIL, SKIPPED: WARN}
-        checks.extend(Check(o.step, mapping.get(o.status, WARN), o.detail) for o in report.outcomes)
+        problem = None if local else elsewhere_problem(node.name, node.ollama.url, ollama_url)
+        if problem:
+            checks.append(Check("ollama", SKIP, problem))
+        else:
+            client = Ollama(resolve_url(node.ollama.url, ollama_url), timeout=5)
+            report, _ = ollama_setup.status(inventory, node, client)
+            mapping = {DONE: OK, FAILED: FAIL, SKIPPED: WARN}
+            checks.extend(Check(o.step, mapping.get(o.status, WARN), o.detail) for o in report.outcomes)
     if not checks:
         checks.append(Check("roles", OK, "no health checks for roles " + ", ".join(node.roles)))
     return checks

@@ -219,3 +219,30 @@ def test_node_setup_of_a_dev_node_runs_the_ollama_steps(ollama, tmp_path):
     assert "llm-dev-deep:latest" in ollama.models
     second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert second.returncode == 0 and "0 changed" in second.stdout, second.stdout
+
+
+def test_another_nodes_loopback_ollama_is_not_touched_from_here(ollama, tmp_path):
+    inventory = write(tmp_path / "studio.yml")
+    # Make this machine a node of the inventory (by host name), so astraeus is clearly another machine.
+    text = inventory.read_text(encoding="utf-8").replace(
+        "nodes:\n",
+        f"nodes:\n  thisbox:\n    host: {socket.gethostname()}\n    os: linux\n    arch: x64\n"
+        "    memory_gb: 8\n    roles: [build]\n",
+        1,
+    )
+    inventory.write_text(text, encoding="utf-8")
+    result = cli(inventory, "setup", "--node", "astraeus")
+    assert result.returncode == 1
+    assert "astraeus's Ollama is http://127.0.0.1:11434, its own loopback" in result.stderr
+    assert ollama.requests == []
+    explicit = cli(inventory, "setup", "--node", "astraeus", "--url", ollama.url)
+    assert explicit.returncode == 0, explicit.stdout + explicit.stderr
+    doctor = subprocess.run(
+        [sys.executable, "-m", "devops_studio", "doctor", "astraeus", "--json", "--inventory", str(inventory)],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "OLLAMA_HOST"},
+        timeout=60,
+    )
+    checks = {c["name"]: c["status"] for c in json.loads(doctor.stdout)["checks"]}
+    assert checks == {"ollama": "skip"}

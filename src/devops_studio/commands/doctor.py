@@ -33,7 +33,13 @@ def _doctor(args: argparse.Namespace) -> int:
         except TokenError:
             return None
 
-    checks = doctor.diagnose(inventory, node, github=github, ollama_url=args.ollama_url, local=node.os == host_os())
+    checks = doctor.diagnose(
+        inventory,
+        node,
+        github=github,
+        ollama_url=args.ollama_url,
+        local=node.os == host_os() and cli_support.this_machine(inventory, node),
+    )
     if args.json:
         print(json.dumps(doctor.as_json(node, checks), indent=2))
     else:

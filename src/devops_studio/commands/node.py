@@ -33,6 +33,7 @@ def _setup(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         github=lambda: cli_support.github_client(inventory),
         ollama_url=args.ollama_url,
+        local=cli_support.this_machine(inventory, node),
     )
     report.render(console)
     return 1 if report.failed else 0

@@ -7,7 +7,7 @@ import json
 
 from devops_studio.nodes import cli_support
 from devops_studio.ollama import setup as ollama_setup
-from devops_studio.ollama.client import Ollama, OllamaError, resolve_url
+from devops_studio.ollama.client import Ollama, OllamaError, elsewhere_problem, resolve_url
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,8 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _client(args: argparse.Namespace):
     inventory = cli_support.load(args)
     node = cli_support.pick_node(inventory, args.node)
-    url = resolve_url(node.ollama.url if node.ollama else None, args.url)
-    return inventory, node, Ollama(url)
+    node_url = node.ollama.url if node.ollama else None
+    if not getattr(args, "dry_run", False) and not cli_support.this_machine(inventory, node):
+        problem = elsewhere_problem(node.name, node_url, args.url)
+        if problem:
+            raise cli_support.UsageError(problem)
+    return inventory, node, Ollama(resolve_url(node_url, args.url))
 
 
 def _setup(args: argparse.Namespace) -> int:

@@ -65,6 +65,13 @@ def pick_node(inventory: Inventory, name: str | None) -> Node:
         raise UsageError(error.args[0]) from None
 
 
+def this_machine(inventory: Inventory, node: Node) -> bool:
+    """Is the node this machine? By host name; a machine the inventory does not know is taken at its word."""
+    host = socket.gethostname().split(".")[0].lower()
+    known = [n for n in inventory.nodes.values() if host in (n.name, (n.host or "").split(".")[0].lower())]
+    return not known or node in known
+
+
 def github_client(inventory: Inventory) -> GitHub:
     return GitHub(resolve_token(), api_url(inventory.api_url))
 

@@ -13,7 +13,7 @@ from devops_studio.inventory import Inventory, Node
 from devops_studio.nodes import production
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, SKIPPED, Report
 from devops_studio.ollama import setup as ollama_setup
-from devops_studio.ollama.client import Ollama, OllamaError, resolve_url
+from devops_studio.ollama.client import Ollama, OllamaError, elsewhere_problem, resolve_url
 from devops_studio.runner import manager
 from devops_studio.runner.package import PackageError
 
@@ -57,6 +57,7 @@ def setup_node(
     dry_run: bool,
     github: Callable[[], GitHub],
     ollama_url: str | None = None,
+    local: bool = True,
 ) -> Report:
     report = Report(f"node setup: {node.name}" + (" (dry run: nothing changed)" if dry_run else ""))
     if node.has("production"):
@@ -81,11 +82,15 @@ def setup_node(
         production.ensure_sudo_rule(node, report, dry_run)
         production.ensure_certbot_timer(report, dry_run)
     if node.ollama is not None:
-        client = None if dry_run else Ollama(resolve_url(node.ollama.url, ollama_url))
-        try:
-            ollama_setup.setup(inventory, node, client, console, dry_run=dry_run, report=report)
-        except OllamaError as error:
-            report.add("ollama", FAILED, str(error))
+        problem = None if dry_run or local else elsewhere_problem(node.name, node.ollama.url, ollama_url)
+        if problem:
+            report.add("ollama", FAILED, problem)
+        else:
+            client = None if dry_run else Ollama(resolve_url(node.ollama.url, ollama_url))
+            try:
+                ollama_setup.setup(inventory, node, client, console, dry_run=dry_run, report=report)
+            except OllamaError as error:
+                report.add("ollama", FAILED, str(error))
     if node.has("review"):
         ensure_playwright(node, report, dry_run)
     if not report.outcomes:

@@ -45,6 +45,26 @@ def resolve_url(inventory_url: str | None, explicit: str | None = None, env: Map
     return normalise_url(explicit or env.get("OLLAMA_HOST") or inventory_url or f"127.0.0.1:{DEFAULT_PORT}")
 
 
+def elsewhere_problem(
+    node_name: str, node_url: str | None, explicit: str | None, env: Mapping[str, str] | None = None
+) -> str | None:
+    """Why talking to this node's Ollama from another machine would hit the wrong server (None: fine).
+
+    A node's Ollama listens on its own loopback; from another machine, 127.0.0.1 is that machine's own
+    Ollama, and setting it up would put the node's models in the wrong place.
+    """
+    env = os.environ if env is None else env
+    if explicit or env.get("OLLAMA_HOST"):
+        return None
+    url = resolve_url(node_url, None, env)
+    if urllib.parse.urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+        return (
+            f"{node_name}'s Ollama is {url}, its own loopback, and this is another machine; run the command "
+            f"on {node_name}, or pass --url (OLLAMA_HOST) to reach its Ollama"
+        )
+    return None
+
+
 def normalise_name(name: str) -> str:
     """`olmo-3` and `olmo-3:latest` are the same model."""
     last = name.rsplit("/", 1)[-1]
