@@ -7,6 +7,7 @@ import json
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -366,3 +367,14 @@ def test_runner_that_never_comes_online_fails_with_the_fix(lab):
         "offline after 2s" in result.stdout
         and "journalctl -u actions.runner.chronos-lab-todo-auth-app" in result.stdout
     )
+
+
+def test_register_refuses_another_node_of_the_inventory(lab):
+    text = lab.inventory.read_text()
+    lab.inventory.write_text(
+        text + f"  thisbox:\n    host: {socket.gethostname()}\n    os: linux\n    arch: x64\n"
+        "    memory_gb: 8\n    roles: [build]\n"
+    )
+    result = lab.register()
+    assert result.returncode == 1 and "chronos is another machine" in result.stderr
+    assert lab.runner() is None and not (lab.base / "runner").exists()

@@ -48,9 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sta.set_defaults(func=_status)
 
 
-def _context(args: argparse.Namespace, need_api: bool = True) -> manager.RunnerContext:
+def _context(args: argparse.Namespace, need_api: bool = True, here: bool = False) -> manager.RunnerContext:
     inventory = cli_support.load(args)
     node = cli_support.pick_node(inventory, args.node)
+    if here and node.os != "windows" and not cli_support.this_machine(inventory, node):
+        raise cli_support.UsageError(
+            f"{node.name} is another machine of the inventory (this one's host name says so); run the command "
+            f"on {node.name} itself"
+        )
     client = cli_support.github_client(inventory) if need_api else None
     return manager.RunnerContext(inventory, node, client, cli_support.console())
 
@@ -68,7 +73,7 @@ def _guard(action):
 
 @_guard
 def _register(args: argparse.Namespace) -> int:
-    ctx = _context(args, need_api=not args.dry_run)
+    ctx = _context(args, need_api=not args.dry_run, here=not args.dry_run)
     report = manager.register(ctx, replace=args.replace, jit=args.jit, wait=args.wait, dry_run=args.dry_run)
     report.render(ctx.console)
     if not report.failed and all(o.status == "done" for o in report.outcomes):
@@ -78,7 +83,7 @@ def _register(args: argparse.Namespace) -> int:
 
 @_guard
 def _remove(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    ctx = _context(args, here=True)
     report = manager.remove(ctx, purge=args.purge)
     report.render(ctx.console)
     return 1 if report.failed else 0

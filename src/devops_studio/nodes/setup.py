@@ -75,7 +75,10 @@ def setup_node(
             production.check_compose(report)
             production.check_nginx(report)
     if node.runner is not None:
-        _runner(inventory, node, console, report, dry_run, github)
+        if dry_run or local or node.os == "windows":
+            _runner(inventory, node, console, report, dry_run, github)
+        else:
+            report.add("runner", FAILED, f"{node.name} is another machine; run `node setup` on {node.name} itself")
     if node.has("production"):
         production.ensure_docker_group(node, report, dry_run, restart=lambda: _restart_runner(inventory, node))
         production.ensure_apps_dir(node, report, dry_run)
