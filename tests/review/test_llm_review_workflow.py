@@ -89,7 +89,7 @@ def test_answers_reach_the_workflow(rendered):
     review = defaults["jobs"]["review"]
     assert review["runs-on"] == ["self-hosted", "macOS", "ARM64", "selene"]
     env = review["steps"][1]["env"]
-    assert env["OLLAMA_URL"] == "http://127.0.0.1:11434" and env["REVIEW_MODEL"] == "gpt-oss:20b"
+    assert env["OLLAMA_URL"] == "http://127.0.0.1:11434" and env["REVIEW_MODEL"] == "olmo-3"
     assert env["REVIEW_LANGUAGE"] == "ja" and env["REVIEW_BLOCKING"] == "false"
     custom = load(rendered["english-blocking-custom-labels"])
     review = custom["jobs"]["review"]
