@@ -22,8 +22,9 @@ def _ci_commands(repo, stack: str) -> list[str]:
 
 def _run_ci(repo, commands: list[str], env: dict[str, str]) -> None:
     for command in commands:
-        proc = subprocess.run(["bash", "-eo", "pipefail", "-c", command], cwd=repo, env=env,
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", command], cwd=repo, env=env, capture_output=True, text=True, check=False
+        )
         assert proc.returncode == 0, f"CI step failed: {command}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
 
 

@@ -27,6 +27,8 @@ BAD_ANSWERS = [
     ("review_model", {"review_model": "devstral-small-2", "dev_model": "devstral-small-2"}),
     ("review_model", {"review_model": "gpt-oss:120b", "dev_model": "gpt-oss:20b"}),
     ("review_runner_labels", {"review_runner_labels": "[macOS, ARM64]"}),
+    ("review_runner_labels", {"review_runner_labels": "[self-hosted, 'selene; rm -rf /']"}),
+    ("review_model", {"review_model": "mistral-small3.2:24b", "dev_model": "devstral-small-2"}),
     ("ollama_url", {"ollama_url": "127.0.0.1:11434"}),
     ("apps_dir", {"apps_dir": "apps"}),
     ("github_owner", {"github_owner": "bad owner"}),

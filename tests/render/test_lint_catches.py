@@ -57,8 +57,16 @@ def test_cli_exit_status_and_json_report(repo):
     assert clean.returncode == 0, clean.stdout
     report = json.loads(clean.stdout)
     assert report["findings"] == 0
-    assert {"actionlint", "zizmor", "yamllint", "check-jsonschema", "hadolint", "nginx -t", "gixy",
-            "docker compose config"} <= set(report["checks"])
+    assert {
+        "actionlint",
+        "zizmor",
+        "yamllint",
+        "check-jsonschema",
+        "hadolint",
+        "nginx -t",
+        "gixy",
+        "docker compose config",
+    } <= set(report["checks"])
 
     _edit(repo / "Dockerfile", "USER 10001", "USER root")
     dirty = studio("lint", str(repo))

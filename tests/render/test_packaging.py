@@ -29,11 +29,22 @@ def test_installed_wheel_renders_its_own_template(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site)}
     dest = tmp_path / "app"
     proc = subprocess.run(
-        [sys.executable, "-c",
-         "import devops_studio.template_source as t, sys; print(t.template_root());"
-         "from devops_studio.cli import main; sys.exit(main(sys.argv[1:]))",
-         "new", str(dest), "--defaults", "--data", "app_name=from-wheel"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-c",
+            "import devops_studio.template_source as t, sys; print(t.template_root());"
+            "from devops_studio.cli import main; sys.exit(main(sys.argv[1:]))",
+            "new",
+            str(dest),
+            "--defaults",
+            "--data",
+            "app_name=from-wheel",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == str(site / "devops_studio" / "_template")

@@ -36,9 +36,7 @@ def test_generated_password_is_random_long_and_not_recorded(copie):
     second = copie.copy(extra_answers=answers(database="postgres"))
     passwords = []
     for result in (first, second):
-        env = dict(
-            line.split("=", 1) for line in (result.project_dir / ".env").read_text().splitlines() if "=" in line
-        )
+        env = dict(line.split("=", 1) for line in (result.project_dir / ".env").read_text().splitlines() if "=" in line)
         password = env["POSTGRES_PASSWORD"]
         assert len(password) >= 32
         assert password not in (result.project_dir / ".copier-answers.yml").read_text()

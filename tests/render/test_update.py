@@ -38,16 +38,27 @@ def _copier(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_update_keeps_a_local_edit_and_brings_the_template_change(tmp_path):
     template = _template_repo(tmp_path)
     app = tmp_path / "app"
-    _copier("copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", "--data", "app_name=sample-app",
-            str(template), str(app), cwd=tmp_path)
+    _copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--vcs-ref",
+        "v1.0.0",
+        "--data",
+        "app_name=sample-app",
+        str(template),
+        str(app),
+        cwd=tmp_path,
+    )
     _git(app, "init", "-q", "-b", "main")
     _git(app, "add", "-A")
     _git(app, "-c", "user.name=o", "-c", "user.email=o@example.com", "commit", "-qm", "rendered")
 
     # The owner's edits: a route in the app and a line in the README.
     main_py = app / "app/main.py"
-    main_py.write_text(main_py.read_text() + '\n\n@app.get("/owner")\ndef owner() -> dict[str, str]:\n'
-                       '    return {"owner": "kept"}\n')
+    main_py.write_text(
+        main_py.read_text() + '\n\n@app.get("/owner")\ndef owner() -> dict[str, str]:\n    return {"owner": "kept"}\n'
+    )
     readme = app / "README.md"
     readme.write_text(readme.read_text() + "\nOwner's note: keep me.\n")
     _git(app, "-c", "user.name=o", "-c", "user.email=o@example.com", "commit", "-qam", "owner edits")
@@ -70,5 +81,6 @@ def test_update_keeps_a_local_edit_and_brings_the_template_change(tmp_path):
     assert "_commit: v1.1.0" in (app / ".copier-answers.yml").read_text()
     status = _git(app, "status", "--porcelain")
     assert "UU " not in status and not list(app.rglob("*.rej"))
-    assert not any("<<<<<<<" in p.read_text(errors="ignore") for p in app.rglob("*") if p.is_file()
-                   and ".git" not in p.parts)
+    assert not any(
+        "<<<<<<<" in p.read_text(errors="ignore") for p in app.rglob("*") if p.is_file() and ".git" not in p.parts
+    )
