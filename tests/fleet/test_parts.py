@@ -102,3 +102,24 @@ def test_conflicts_are_found_in_the_tree_not_trusted_from_copier(tmp_path):
     changes = changed_paths(repo)
     assert {c.path: c.status for c in changes}["merged.txt"] == "U"
     assert find_conflicts(repo, changes) == ["marked.txt", "merged.txt", "patched.txt"]
+
+
+def test_changelog_excerpt_reads_keep_a_changelog_headings(tmp_path):
+    from tests.fleet.helpers import git
+
+    repo = tmp_path / "tpl"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "CHANGELOG.md").write_text(
+        "# Changelog\n\n## [Unreleased]\n\n- Work in progress.\n\n"
+        "## [2.1.0] - 2026-11-20\n\n### Added\n\n- Backups.\n\n"
+        "## [2.0.0] - 2026-10-01\n\n### Changed\n\n- New proxy.\n\n"
+        "## [1.0.0] - 2026-09-01\n\n- First.\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "release")
+    git(repo, "tag", "v2.1.0")
+    mirror = TemplateMirror.fetch(str(repo), tmp_path / "m.git")
+    excerpt = mirror.changelog_excerpt("v1.0.0", "v2.1.0")
+    assert "### Added" in excerpt and "Backups" in excerpt and "New proxy" in excerpt
+    assert "First." not in excerpt and "Work in progress" not in excerpt
