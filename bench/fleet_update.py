@@ -28,6 +28,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fleet.template_factory import build_project_template, git  # noqa: E402
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Bench Owner",
     "GIT_AUTHOR_EMAIL": "owner@example.invalid",
@@ -35,36 +39,6 @@ GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "owner@example.invalid",
 }
 BRANCH = "template-update/v2.0.0"
-
-V2_README_SECTION = """
-## Template version 2
-
-This repo follows the devops-studio template; `devops-studio fleet status` shows its version.
-"""
-V2_EDITORCONFIG = "root = true\n\n[*]\nend_of_line = lf\ninsert_final_newline = true\n"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def build_template(dest: Path) -> Path:
-    """The project's template in a git repo of its own: v1.0.0 as it is, v2.0.0 with a small change."""
-    dest.mkdir(parents=True)
-    shutil.copy2(ROOT / "copier.yml", dest / "copier.yml")
-    for folder in ("template", "extensions"):
-        shutil.copytree(ROOT / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "Template v1.0.0")
-    git(dest, "tag", "-a", "v1.0.0", "-m", "v1.0.0")
-    readme = dest / "template" / "README.md.jinja"
-    readme.write_text(readme.read_text() + V2_README_SECTION)
-    (dest / "template" / ".editorconfig").write_text(V2_EDITORCONFIG)
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "Template v2.0.0: README section on versions, .editorconfig")
-    git(dest, "tag", "-a", "v2.0.0", "-m", "v2.0.0")
-    return dest
 
 
 def answers_for(index: int) -> dict[str, object]:
@@ -136,7 +110,7 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="bench-fleet."))
     os.environ["COPIER_CACHE_DIR"] = str(root / "copier-cache")
     try:
-        template = build_template(root / "template")
+        template = build_project_template(root / "template")
         for side in ("origin", "serial", "fleet", "remotes-serial", "remotes-fleet"):
             (root / side).mkdir()
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:

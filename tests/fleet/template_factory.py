@@ -11,8 +11,11 @@ and covers every path the fleet update has to survive:
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Template Maintainer",
@@ -177,3 +180,33 @@ def build_template(root: Path, *, versions: int = 3) -> Path:
             },
         )
     return root
+
+
+PROJECT_V2_README_SECTION = """
+## Template version 2
+
+This repo follows the devops-studio template; `devops-studio fleet status` shows its version.
+"""
+PROJECT_V2_EDITORCONFIG = "root = true\n\n[*]\nend_of_line = lf\ninsert_final_newline = true\n"
+
+
+def build_project_template(dest: Path) -> Path:
+    """This project's real template in a git repo of its own: v1.0.0 as it is, v2.0.0 a small change.
+
+    v2.0.0 appends a section to the rendered README.md and adds an .editorconfig.
+    """
+    dest.mkdir(parents=True)
+    shutil.copy2(PROJECT_ROOT / "copier.yml", dest / "copier.yml")
+    for folder in ("template", "extensions"):
+        shutil.copytree(PROJECT_ROOT / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "Template v1.0.0")
+    git(dest, "tag", "-a", "v1.0.0", "-m", "v1.0.0")
+    readme = dest / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + PROJECT_V2_README_SECTION)
+    (dest / "template" / ".editorconfig").write_text(PROJECT_V2_EDITORCONFIG)
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "Template v2.0.0: README section on versions, .editorconfig")
+    git(dest, "tag", "-a", "v2.0.0", "-m", "v2.0.0")
+    return dest
