@@ -66,7 +66,7 @@ def status_table(rows: list[dict[str, Any]]) -> Table:
     for column in ("repo", "template version", "newest", "behind", "update pull request"):
         table.add_column(column)
     for row in rows:
-        behind_text = "[yellow]yes[/]" if row["behind"] else "[green]no[/]"
+        behind_text = {True: "[yellow]yes[/]", False: "[green]no[/]"}.get(row["behind"], "unknown")
         table.add_row(
             row["name"],
             row.get("version") or "?",

@@ -82,8 +82,8 @@ def fleet_status(repos: list[RepoRef], *, template: str | None = None,
                 continue
             row["newest"] = newest
             current, latest = version_of(answers.commit), version_of(newest)
-            row["behind"] = bool(current is None or latest is None or current < latest
-                                 or (current == latest and answers.commit != newest))
+            # `v2.0.0-3-gabc123` (a commit after v2.0.0) counts as v2.0.0: not behind v2.0.0.
+            row["behind"] = None if current is None or latest is None else current < latest
             if github is not None:
                 row["pull_request"] = _pull_request_state(github, ref, answers.values.get("github_owner"))
     return rows
