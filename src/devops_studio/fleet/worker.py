@@ -119,7 +119,8 @@ def init_worker(run_dir: str, git_config_env: dict[str, str]) -> None:
     install_speedups(own / "checkouts")
 
 
-def _publish_target(job: Job, result: RepoResult) -> str | None:
+def _publish_target(job: Job) -> str | None:
+    """Where the update branch goes: the remote with --push, else the local clone it came from."""
     if job.dry_run:
         return None
     if job.push:
@@ -247,7 +248,7 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
             result.note = f"already on {before.commit}, newer than {job.target}"
         return
 
-    publish = _publish_target(job, result)
+    publish = _publish_target(job)
     heads = _remote_heads(work, publish, base, job.branch) if publish else {}
     if job.push and job.local and heads.get(base) != git("rev-parse", "HEAD", cwd=work).strip():
         # The pull request compares against the remote's branch: build on exactly that.
