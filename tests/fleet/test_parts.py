@@ -123,3 +123,13 @@ def test_changelog_excerpt_reads_keep_a_changelog_headings(tmp_path):
     excerpt = mirror.changelog_excerpt("v1.0.0", "v2.1.0")
     assert "### Added" in excerpt and "Backups" in excerpt and "New proxy" in excerpt
     assert "First." not in excerpt and "Work in progress" not in excerpt
+
+
+def test_the_copier_internals_the_guard_hooks_exist():
+    """A Copier upgrade that moves them must fail here, not silently lose owners' edits."""
+    from copier import _template
+
+    from devops_studio.fleet.copier_guard import check_copier_internals
+
+    check_copier_internals()
+    assert callable(_template.clone) and callable(_template.load_template_config)

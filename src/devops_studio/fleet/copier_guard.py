@@ -82,6 +82,7 @@ def guarded_update(dst: Path, vcs_ref: str) -> OldRendering:
     import copier
     from copier import _main as copier_main
 
+    check_copier_internals()
     seen = OldRendering()
     original = copier_main._remove_old_files
     depth = {"n": 0}
@@ -155,10 +156,42 @@ def install_speedups(cache_root: Path) -> None:
     - `install_checkout_cache`: one checkout per (template URL, ref), used in place;
     - `install_config_cache`: copier.yml parsed once per file content;
     - `install_jinja_compile_cache`: Jinja source compiled once per (environment settings, source).
+
+    They hook Copier internals (Copier is pinned below 10); a Copier without them just runs slower.
     """
-    install_checkout_cache(cache_root)
-    install_config_cache()
+    from copier import _template as copier_template
+
+    if hasattr(copier_template, "clone"):
+        install_checkout_cache(cache_root)
+    if hasattr(copier_template, "load_template_config"):
+        install_config_cache()
     install_jinja_compile_cache()
+
+
+# Copier internals the guard cannot work without; tests/fleet checks they exist.
+REQUIRED_COPIER_INTERNALS = ("copier._main._remove_old_files", "copier._main.Worker._sync_git_index_executable_bit")
+
+
+def check_copier_internals() -> None:
+    """Fail clearly, before any repo is touched, when this Copier lacks what the guard hooks."""
+    import importlib
+
+    missing = []
+    for dotted in REQUIRED_COPIER_INTERNALS:
+        module, _, rest = dotted.removeprefix("copier.").partition(".")
+        target: object = importlib.import_module(f"copier.{module}")
+        for attr in rest.split("."):
+            target = getattr(target, attr, None)
+            if target is None:
+                missing.append(dotted)
+                break
+    if missing:
+        import copier
+
+        raise RuntimeError(
+            f"Copier {getattr(copier, '__version__', '?')} lacks {', '.join(missing)}, which the fleet "
+            "uses to keep owners' edits; install the Copier version of pyproject.toml (>=9.19,<10)"
+        )
 
 
 def install_checkout_cache(cache_root: Path) -> None:
