@@ -75,3 +75,13 @@ def run_fleet(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict
 def remote_refs(remote: Path) -> dict[str, str]:
     out = git(remote, "for-each-ref", "--format=%(refname) %(objectname)")
     return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+def inventory_for(owner: str, repos: list[str]) -> str:
+    """The example studio.yml, naming `owner` and `repos` as its app repos (runners scoped to the first)."""
+    from tests.conftest import REPO_ROOT
+
+    text = (REPO_ROOT / "examples" / "studio.yml").read_text()
+    text = text.replace("owner: chronos-lab", f"owner: {owner}", 1)
+    text = text.replace("    - todo-auth-app\n    - some-api\n", "".join(f"    - {r}\n" for r in repos), 1)
+    return text.replace("repo: todo-auth-app", f"repo: {repos[0]}")

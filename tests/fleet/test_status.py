@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes.github_api import FakeGitHub
-from tests.fleet.helpers import git, run_fleet
+from tests.fleet.helpers import git, inventory_for, run_fleet
 
 TOKEN = "ghp_fleet_status_token"
 
@@ -73,7 +73,7 @@ def test_inventory_repos_are_read_from_github_owner_and_repos(apps, capsys, tmp_
         (server / "acme" / f"{name}.git").symlink_to(apps.remote(name))
     monkeypatch.setenv("GITHUB_SERVER_URL", f"file://{server}")
     inventory = tmp_path / "studio.yml"
-    inventory.write_text("version: 1\ngithub:\n  owner: acme\n  repos: [inv-a, inv-b]\nnodes: {}\n")
+    inventory.write_text(inventory_for("acme", ["inv-a", "inv-b"]))
     code, report, out = run_fleet(capsys, "update", "--inventory", str(inventory), "--to", "v2.0.0",
                                   "--push", "--json")
     assert code == 0, out
@@ -100,7 +100,7 @@ def test_default_inventory_in_the_current_folder(apps, capsys, tmp_path, monkeyp
     server.mkdir(parents=True)
     (server / "cwd-app.git").symlink_to(apps.remote("cwd-app"))
     monkeypatch.setenv("GITHUB_SERVER_URL", f"file://{tmp_path / 'server'}")
-    Path("studio.yml").write_text("github:\n  owner: acme\n  repos: [cwd-app]\n")
+    Path("studio.yml").write_text(inventory_for("acme", ["cwd-app"]))
     code, report, _ = run_fleet(capsys, "status", "--json")
     assert code == 0
     assert report["repos"][0]["version"] == "v1.0.0"

@@ -15,9 +15,6 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from devops_studio.fleet.answers import ANSWERS_FILE
 from devops_studio.fleet.gitcmd import is_url
 
@@ -77,25 +74,22 @@ def from_folder(folder: Path) -> list[RepoRef]:
 def from_inventory(path: Path) -> list[RepoRef]:
     """The app repos the inventory names: `github.owner` and `github.repos`.
 
-    Each becomes a GitHub URL (`$GITHUB_SERVER_URL`, default https://github.com). Only these two
-    keys are read here; the rest of studio.yml describes machines and is checked by its own code.
+    Each becomes a GitHub URL (`$GITHUB_SERVER_URL`, default https://github.com). The inventory is
+    loaded and validated by the same code as every other command, so a broken studio.yml is
+    reported once, the same way, with file, line and key.
     """
+    from devops_studio.inventory import InventoryError, load_inventory
+
     try:
-        data = YAML(typ="safe").load(path.read_text())
-    except (OSError, YAMLError) as exc:
-        raise DiscoveryError(f"{path}: cannot read the inventory ({exc}); fix the file") from exc
-    github = data.get("github") if isinstance(data, dict) else None
-    if not isinstance(github, dict):
-        raise DiscoveryError(f"{path}: github: is required (a mapping with owner and repos)")
-    owner, repos = github.get("owner"), github.get("repos")
-    if not isinstance(owner, str) or not owner:
-        raise DiscoveryError(f"{path}: github.owner: is required (the GitHub user or organization)")
-    if not isinstance(repos, list) or not all(isinstance(r, str) and r for r in repos):
-        raise DiscoveryError(f"{path}: github.repos: must be a list of repository names")
+        inventory = load_inventory(path)
+    except InventoryError as exc:
+        raise DiscoveryError(str(exc)) from exc
+    if not inventory.owner or not inventory.repos:
+        raise DiscoveryError(f"{path}: github.owner and github.repos name the app repos; add them to update a fleet")
     server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
     return [
-        RepoRef(name, f"{server}/{owner}/{name}.git", local=False, github=f"{owner}/{name}")
-        for name in repos
+        RepoRef(name, f"{server}/{inventory.owner}/{name}.git", local=False, github=f"{inventory.owner}/{name}")
+        for name in inventory.repos
     ]
 
 
