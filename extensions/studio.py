@@ -6,11 +6,23 @@ as well as with `devops-studio new`. It only adds pure helpers; it never touches
 
 from __future__ import annotations
 
-import re
+import importlib.util
 import secrets
 import string
+from pathlib import Path
 
 from jinja2.ext import Extension
+
+
+def _load_model_policy():
+    """extensions/model_policy.py, loaded by path: Copier loads this file outside any package."""
+    spec = importlib.util.spec_from_file_location("studio_model_policy", Path(__file__).with_name("model_policy.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_model_policy = _load_model_policy()
 
 # Every third-party action a rendered workflow uses, pinned to the full commit SHA of a release.
 # One table, so a pin is bumped in one place (and Dependabot keeps rendered repos current).
@@ -40,21 +52,10 @@ def yaml_flow_list(items: list[str] | str) -> str:
     return "[" + ", ".join(items) + "]"
 
 
-def model_family(model: str) -> str:
-    """The family an Ollama model belongs to: `gpt-oss:120b` -> `gpt`, `hf.co/x/Qwen2.5-Coder` -> `qwen`.
-
-    The review policy compares families, not names: a bigger or re-tagged copy of the model that
-    wrote the code shares its blind spots, so it must not review that code either.
-    """
-    name = model.strip().lower().rsplit("/", 1)[-1].split(":", 1)[0]
-    match = re.match(r"[a-z]+", name)
-    return match.group(0) if match else name
-
-
 class StudioExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.globals["uses"] = uses
         environment.globals["random_secret"] = random_secret
         environment.filters["flow_list"] = yaml_flow_list
-        environment.filters["model_family"] = model_family
+        environment.globals["review_policy_violation"] = _model_policy.review_policy_violation

@@ -16,6 +16,11 @@ from devops_studio import __version__
 COMMAND_MODULES = [
     "devops_studio.commands.new",
     "devops_studio.commands.lint",
+    "devops_studio.commands.runner",
+    "devops_studio.commands.ollama",
+    "devops_studio.commands.node",
+    "devops_studio.commands.doctor",
+    "devops_studio.commands.fleet",
 ]
 
 

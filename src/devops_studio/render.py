@@ -33,7 +33,7 @@ def render_new(
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise RenderError(f"{dest} already exists and is not empty: choose a new folder")
-    source = Path(template) if template else template_root()
+    source = str(template) if template else str(template_root())
     if vcs_ref is None and is_git_checkout(Path(source)):
         # From a checkout, render the working tree (uncommitted edits included), not the last tag.
         vcs_ref = "HEAD"
@@ -41,7 +41,7 @@ def render_new(
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
         copier.run_copy(
-            str(source),
+            source,
             str(staging),
             data=data or {},
             defaults=defaults,

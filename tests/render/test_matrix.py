@@ -43,12 +43,30 @@ def _matrix() -> list[dict[str, object]]:
     # Beyond the pairs: custom labels, ports and names that must flow through every file.
     combos += [
         {"stack": "python", "app_port": 9000, "deploy_runner_labels": ["self-hosted", "linux", "x64", "chronos"]},
-        {"stack": "node", "app_port": 3000, "domain": "shop.home.example.org", "ci_runner": "self-hosted",
-         "ci_runner_labels": ["self-hosted", "linux", "build"]},
-        {"stack": "python", "database": "postgres", "deploy_method": "registry", "deploy_via": "ssh",
-         "registry_url": "registry.home.lan:5000/team/sample-app", "e2e": True},
-        {"stack": "node", "database": "postgres", "proxy": "compose-nginx", "deploy_trigger": "tag",
-         "llm_review": True, "review_model": "olmo-3", "dev_model": "devstral-small-2"},
+        {
+            "stack": "node",
+            "app_port": 3000,
+            "domain": "shop.home.example.org",
+            "ci_runner": "self-hosted",
+            "ci_runner_labels": ["self-hosted", "linux", "build"],
+        },
+        {
+            "stack": "python",
+            "database": "postgres",
+            "deploy_method": "registry",
+            "deploy_via": "ssh",
+            "registry_url": "registry.home.lan:5000/team/sample-app",
+            "e2e": True,
+        },
+        {
+            "stack": "node",
+            "database": "postgres",
+            "proxy": "compose-nginx",
+            "deploy_trigger": "tag",
+            "llm_review": True,
+            "review_model": "olmo-3",
+            "dev_model": "devstral-small-2",
+        },
     ]
     return combos
 

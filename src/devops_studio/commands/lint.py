@@ -46,9 +46,7 @@ def _print_table(root: Path, results, total: int) -> None:
     for name, findings in results.items():
         for f in findings:
             where = f"{f.path}:{f.line}" if f.line else f.path
-            console.print(
-                f"[bold]{name}[/bold] {where}: {f.message}", markup=True, highlight=False, soft_wrap=True
-            )
+            console.print(f"[bold]{name}[/bold] {where}: {f.message}", markup=True, highlight=False, soft_wrap=True)
     console.print(f"{total} finding(s)" if total else "[green]No findings.[/green]")
 
 

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     dest = Path(args.dest)
     try:
         data = _parse_data(args.data)
-        render_new(dest, data=data, defaults=args.defaults, vcs_ref=args.vcs_ref)
+        render_new(dest, data=data, defaults=args.defaults, vcs_ref=args.vcs_ref, template=args.template)
     except RenderError as error:
         print(f"devops-studio new: {error}", file=sys.stderr)
         return 2
@@ -45,8 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="answer a question (repeatable), e.g. --data stack=node",
     )
+    parser.add_argument("--defaults", action="store_true", help="take the default for every question not given")
     parser.add_argument(
-        "--defaults", action="store_true", help="take the default for every question not given"
+        "--template",
+        default=None,
+        help="template to render: a git URL such as gh:OWNER/devops-studio, so `copier update` can follow it "
+        "(default: the template shipped with this devops-studio)",
     )
     parser.add_argument("--vcs-ref", default=None, help="template version (git tag or commit) to render")
     parser.set_defaults(func=run)

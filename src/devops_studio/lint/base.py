@@ -71,9 +71,7 @@ class LintContext:
         env.update(kwargs.pop("env", {}))
         for name in kwargs.pop("drop_env", ()):
             env.pop(name, None)
-        return subprocess.run(
-            argv, cwd=self.root, capture_output=True, text=True, env=env, check=False, **kwargs
-        )
+        return subprocess.run(argv, cwd=self.root, capture_output=True, text=True, env=env, check=False, **kwargs)
 
 
 _IGNORED_DIRS = {".git", "node_modules", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}

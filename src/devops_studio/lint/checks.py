@@ -139,9 +139,7 @@ class JsonSchema(Check):
                 continue
             for error in report.get("errors", []) + report.get("parse_errors", []):
                 where = error.get("path", "")
-                findings.append(
-                    self.finding(error.get("filename", ""), None, f"{where} {error.get('message')}", ctx)
-                )
+                findings.append(self.finding(error.get("filename", ""), None, f"{where} {error.get('message')}", ctx))
         return findings
 
 
@@ -192,56 +190,56 @@ class Hadolint(Check):
             except json.JSONDecodeError:
                 findings.append(self.failed_run(proc, ctx, ctx.rel(dockerfile)))
                 continue
-            findings += [
-                self.finding(i["file"], i["line"], f"{i['code']}: {i['message']}", ctx) for i in issues
-            ]
+            findings += [self.finding(i["file"], i["line"], f"{i['code']}: {i['message']}", ctx) for i in issues]
         return findings
 
 
-class NginxTest(Check):
+class _ServerBlockCheck(Check):
+    """Base of the checks that load each rendered server block in an NginxSandbox."""
+
+    SERVER_BLOCKS = "deploy/nginx/*.conf"
+
+    def applies(self, ctx: LintContext) -> bool:
+        return bool(ctx.files(self.SERVER_BLOCKS))
+
+    def run(self, ctx: LintContext) -> list[Finding]:
+        findings = []
+        for conf in ctx.files(self.SERVER_BLOCKS):
+            with tempfile.TemporaryDirectory(prefix="studio-nginx-") as tmp:
+                findings += self.check_block(ctx, conf, NginxSandbox(Path(tmp), conf))
+        return findings
+
+    def check_block(self, ctx: LintContext, conf: Path, sandbox: NginxSandbox) -> list[Finding]:
+        raise NotImplementedError
+
+
+class NginxTest(_ServerBlockCheck):
     """`nginx -t` on each rendered server block, inside a throwaway nginx.conf with stand-in
     certificates and upstream file, exactly as the production box's nginx would load it."""
 
     name = "nginx -t"
 
-    def applies(self, ctx: LintContext) -> bool:
-        return bool(ctx.files("deploy/nginx/*.conf"))
-
-    def run(self, ctx: LintContext) -> list[Finding]:
-        findings = []
-        for conf in ctx.files("deploy/nginx/*.conf"):
-            with tempfile.TemporaryDirectory(prefix="studio-nginx-") as tmp:
-                sandbox = NginxSandbox(Path(tmp), conf)
-                proc = ctx.run([find_tool("nginx"), *sandbox.test_args()])
-                if proc.returncode != 0:
-                    findings.append(self.finding(conf, None, sandbox.explain(proc.stderr), ctx))
-        return findings
+    def check_block(self, ctx: LintContext, conf: Path, sandbox: NginxSandbox) -> list[Finding]:
+        proc = ctx.run([find_tool("nginx"), *sandbox.test_args()])
+        return [] if proc.returncode == 0 else [self.finding(conf, None, sandbox.explain(proc.stderr), ctx)]
 
 
-class Gixy(Check):
+class Gixy(_ServerBlockCheck):
     """gixy-ng: nginx misconfigurations (header redefinition, SSRF, host spoofing, version
     disclosure, weak TLS and the like) in each rendered server block."""
 
     name = "gixy"
 
-    def applies(self, ctx: LintContext) -> bool:
-        return bool(ctx.files("deploy/nginx/*.conf"))
-
-    def run(self, ctx: LintContext) -> list[Finding]:
-        findings = []
-        for conf in ctx.files("deploy/nginx/*.conf"):
-            with tempfile.TemporaryDirectory(prefix="studio-gixy-") as tmp:
-                sandbox = NginxSandbox(Path(tmp), conf)
-                proc = ctx.run([find_tool("gixy"), "--format", "json", str(sandbox.nginx_conf)])
-                try:
-                    issues = json.loads(proc.stdout or "[]")
-                except json.JSONDecodeError:
-                    findings.append(self.failed_run(proc, ctx, ctx.rel(conf)))
-                    continue
-                for issue in issues:
-                    message = f"{issue.get('plugin')}: {issue.get('summary')} {issue.get('reason', '')}"
-                    findings.append(self.finding(conf, None, message, ctx))
-        return findings
+    def check_block(self, ctx: LintContext, conf: Path, sandbox: NginxSandbox) -> list[Finding]:
+        proc = ctx.run([find_tool("gixy"), "--format", "json", str(sandbox.nginx_conf)])
+        try:
+            issues = json.loads(proc.stdout or "[]")
+        except json.JSONDecodeError:
+            return [self.failed_run(proc, ctx, ctx.rel(conf))]
+        return [
+            self.finding(conf, None, f"{i.get('plugin')}: {i.get('summary')} {i.get('reason', '')}", ctx)
+            for i in issues
+        ]
 
 
 class ComposeConfig(Check):
@@ -294,8 +292,7 @@ class Ruff(Check):
         except json.JSONDecodeError:
             return [self.failed_run(proc, ctx)]
         findings = [
-            self.finding(i["filename"], i["location"]["row"], f"{i['code']}: {i['message']}", ctx)
-            for i in issues
+            self.finding(i["filename"], i["location"]["row"], f"{i['code']}: {i['message']}", ctx) for i in issues
         ]
         fmt = ctx.run([ruff, "format", "--check", "."])
         for line in fmt.stdout.splitlines():

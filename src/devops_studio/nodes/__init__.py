@@ -1,0 +1,1 @@
+"""Per-machine setup: the steps each role needs and their outcomes."""

@@ -1,0 +1,237 @@
+"""Steps of the production role (Chronos): Docker, Compose, nginx, the apps folder, the sudo rule, certbot.
+
+Each step looks first and changes only what differs. Checks that would need a package manager and a
+vendor repository (Docker Engine, nginx, certbot) report the exact fix instead of installing behind
+the user's back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from devops_studio.github_api import env_without_tokens
+from devops_studio.inventory import Node
+from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, Report
+
+SUDOERS_FILE = "devops-studio-nginx"  # no dot: sudo ignores files in sudoers.d whose name has one
+CERTBOT_TIMERS = ("certbot-renew.timer", "certbot.timer", "snap.certbot.renew.timer")
+DOCKER_FIX = (
+    "install Docker Engine with the Compose plugin: dnf config-manager --add-repo "
+    "https://download.docker.com/linux/rhel/docker-ce.repo && dnf install -y docker-ce docker-ce-cli "
+    "containerd.io docker-compose-plugin && systemctl enable --now docker"
+)
+
+
+def run(argv: list[str], timeout: float = 60) -> tuple[int, str]:
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, check=False, timeout=timeout, env=env_without_tokens()
+        )
+    except FileNotFoundError:
+        return 127, f"{argv[0]}: not found"
+    except subprocess.TimeoutExpired:
+        return 124, f"{' '.join(argv)} did not answer within {timeout:.0f}s"
+    return done.returncode, (done.stdout + done.stderr).strip()
+
+
+def sudoers_dir() -> Path:
+    return Path(os.environ.get("DEVOPS_STUDIO_SUDOERS_DIR", "/etc/sudoers.d"))
+
+
+def tool(name: str, fallback: str) -> str:
+    return shutil.which(name) or fallback
+
+
+def sudoers_rule(user: str) -> str:
+    """Exactly the two commands deploy/deploy.py runs with `sudo -n`: test the configuration, reload."""
+    nginx = tool("nginx", "/usr/sbin/nginx")
+    return (
+        "# Managed by devops-studio (`devops-studio node setup`). Deploy jobs may test the nginx\n"
+        "# configuration and reload nginx as root - nothing else.\n"
+        f"{user} ALL=(root) NOPASSWD: {nginx} -t, {nginx} -s reload\n"
+    )
+
+
+def check_docker(report: Report) -> None:
+    if not shutil.which("docker"):
+        report.add("docker engine", FAILED, f"docker is not installed. Fix: {DOCKER_FIX}")
+        return
+    code, out = run(["docker", "info", "--format", "{{.ServerVersion}}"])
+    if code != 0:
+        report.add(
+            "docker engine",
+            FAILED,
+            f"the Docker daemon does not answer ({out[-200:]}). Fix: systemctl enable --now docker",
+        )
+    else:
+        report.add("docker engine", DONE, f"Docker Engine {out} running")
+
+
+def check_compose(report: Report) -> None:
+    code, out = run(["docker", "compose", "version", "--short"])
+    if code != 0:
+        report.add(
+            "docker compose",
+            FAILED,
+            "Compose v2 (`docker compose`) is missing. Fix: dnf install -y docker-compose-plugin",
+        )
+    else:
+        report.add("docker compose", DONE, f"Compose {out}")
+
+
+def check_nginx(report: Report) -> None:
+    if not shutil.which("nginx"):
+        report.add(
+            "nginx",
+            FAILED,
+            "nginx is not installed. Fix: dnf install -y nginx && systemctl enable --now nginx",
+        )
+        return
+    code, out = run(["nginx", "-t"])
+    if code != 0:
+        report.add("nginx", FAILED, f"`nginx -t` fails: {out[-300:]}")
+    else:
+        report.add("nginx", DONE, "installed, `nginx -t` passes")
+
+
+def ensure_apps_dir(node: Node, report: Report, dry_run: bool) -> None:
+    path = Path(node.apps_dir or "/home/chronos/apps")
+    user = node.deploy_user or "chronos"
+    info = _user(user)
+    if dry_run:
+        report.add("apps folder", PLANNED if not path.is_dir() else DONE, f"{path} owned by {user}, mode 0750")
+        return
+    if info is None:
+        report.add("apps folder", FAILED, f"the deploy user {user} does not exist yet (the runner step creates it)")
+        return
+    changed = []
+    if not path.is_dir():
+        path.mkdir(parents=True, mode=0o750)
+        changed.append("created")
+    stat = path.stat()
+    if (stat.st_uid, stat.st_gid) != (info.pw_uid, info.pw_gid):
+        os.chown(path, info.pw_uid, info.pw_gid)
+        changed.append(f"owner {user}")
+    if stat.st_mode & 0o777 != 0o750:
+        path.chmod(0o750)
+        changed.append("mode 0750")
+    # The deploy user must be able to walk down to the folder (e.g. through /home/chronos).
+    parent = path.parent
+    while parent != parent.parent:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
+            changed.append(f"{parent} traversable")
+        parent = parent.parent
+    report.add("apps folder", CHANGED if changed else DONE, f"{path}: " + (", ".join(changed) or "as wanted"))
+
+
+def ensure_sudo_rule(node: Node, report: Report, dry_run: bool) -> None:
+    user = node.deploy_user or "chronos"
+    directory = sudoers_dir()
+    path = directory / SUDOERS_FILE
+    wanted = sudoers_rule(user)
+    current = path.read_text() if path.exists() else None
+    if current == wanted:
+        report.add("sudo rule", DONE, f"{path}: {user} may run `nginx -t` and `nginx -s reload`")
+        return
+    if dry_run:
+        report.add("sudo rule", PLANNED, f"write {path}: {user} may run `nginx -t` and `nginx -s reload`")
+        return
+    visudo = shutil.which("visudo")
+    if not visudo:
+        report.add("sudo rule", FAILED, "visudo is missing, so the rule cannot be checked. Fix: dnf install -y sudo")
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = directory / f".{SUDOERS_FILE}.new"  # the dot keeps sudo from reading it while it is checked
+    staging.write_text(wanted)
+    staging.chmod(0o440)
+    code, out = run([visudo, "-cf", str(staging)])
+    if code != 0:
+        staging.unlink()
+        report.add("sudo rule", FAILED, f"visudo rejected the rule: {out}")
+        return
+    staging.replace(path)
+    report.add("sudo rule", CHANGED, f"{path}: {user} may run `nginx -t` and `nginx -s reload`")
+
+
+def docker_group() -> str:
+    return os.environ.get("DEVOPS_STUDIO_DOCKER_GROUP", "docker")
+
+
+def ensure_docker_group(node: Node, report: Report, dry_run: bool, restart=None) -> None:
+    """Deploy jobs call `docker compose`: the deploy user joins the docker group (root-equivalent)."""
+    user = node.deploy_user or "chronos"
+    name = docker_group()
+    try:
+        import grp  # POSIX only; production nodes are Linux
+    except ImportError:  # pragma: no cover - Windows
+        return
+    try:
+        group = grp.getgrnam(name)
+    except KeyError:
+        if dry_run:
+            report.add("docker access", PLANNED, f"usermod -aG {name} {user} (once Docker Engine is installed)")
+        else:
+            report.add("docker access", FAILED, f"there is no {name} group yet; install Docker Engine first")
+        return
+    info = _user(user)
+    if info is not None and (user in group.gr_mem or info.pw_gid == group.gr_gid):
+        report.add("docker access", DONE, f"{user} is in the {name} group")
+        return
+    if dry_run or info is None:
+        report.add("docker access", PLANNED, f"usermod -aG {name} {user}")
+        return
+    code, out = run(["usermod", "-aG", name, user])
+    if code != 0:
+        report.add("docker access", FAILED, f"usermod failed: {out}")
+        return
+    if restart is not None:
+        restart()  # group membership counts from the next start of the runner
+    report.add("docker access", CHANGED, f"added {user} to the {name} group; the runner restarted")
+
+
+def ensure_certbot_timer(report: Report, dry_run: bool) -> None:
+    if dry_run:
+        report.add("certbot renewal", PLANNED, f"enable the first of {', '.join(CERTBOT_TIMERS)} found")
+        return
+    if not shutil.which("certbot"):
+        report.add(
+            "certbot renewal",
+            FAILED,
+            "certbot is not installed. Fix: dnf install -y certbot python3-certbot-nginx",
+        )
+        return
+    for timer in CERTBOT_TIMERS:
+        code, out = run(["systemctl", "list-unit-files", "--no-legend", timer])
+        if code != 0 or timer not in out:
+            continue
+        enabled = run(["systemctl", "is-enabled", "--quiet", timer])[0] == 0
+        active = run(["systemctl", "is-active", "--quiet", timer])[0] == 0
+        if enabled and active:
+            report.add("certbot renewal", DONE, f"{timer} enabled and active")
+            return
+        code, out = run(["systemctl", "enable", "--now", timer])
+        status = CHANGED if code == 0 else FAILED
+        report.add("certbot renewal", status, f"{timer} enabled" if code == 0 else out[-200:])
+        return
+    report.add(
+        "certbot renewal",
+        FAILED,
+        "no certbot renewal timer found; install certbot from the distribution "
+        "(it ships certbot-renew.timer) or add a timer running `certbot renew`",
+    )
+
+
+def _user(name: str):
+    try:
+        import pwd  # POSIX only; production nodes are Linux
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None

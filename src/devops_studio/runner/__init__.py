@@ -1,0 +1,1 @@
+"""The GitHub Actions self-hosted runner: package, configuration, service and registration."""
