@@ -75,14 +75,10 @@ def plain_deploy(app: harness.App, version: str) -> subprocess.CompletedProcess:
     )
     if build.returncode != 0:
         return build
-    return harness.sh(
-        [*compose, "up", "-d", "--wait", "--wait-timeout", "180"], env=env, cwd=app.repo, check=False
-    )
+    return harness.sh([*compose, "up", "-d", "--wait", "--wait-timeout", "180"], env=env, cwd=app.repo, check=False)
 
 
-def under_load(
-    app: harness.App, rate: int, action
-) -> tuple[harness.Load, float, subprocess.CompletedProcess]:
+def under_load(app: harness.App, rate: int, action) -> tuple[harness.Load, float, subprocess.CompletedProcess]:
     with harness.Load(app.https_port, app.domain, rate=rate, max_seconds=600) as load:
         time.sleep(2)
         started = time.monotonic()

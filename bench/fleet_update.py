@@ -73,8 +73,7 @@ def make_app(args: tuple[str, int, str]) -> str:
 
     name = f"app-{index:02d}"
     work = Path(root, "origin", name)
-    copier.run_copy(template, work, data=answers_for(index), vcs_ref="v1.0.0", defaults=True,
-                    unsafe=True, quiet=True)
+    copier.run_copy(template, work, data=answers_for(index), vcs_ref="v1.0.0", defaults=True, unsafe=True, quiet=True)
     git(work, "init", "-q", "-b", "main")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "Generated from the template v1.0.0")
@@ -122,8 +121,12 @@ def main() -> int:
         cpu_before = _children_cpu()
         started = time.perf_counter()
         for name in names:
-            proc = subprocess.run([copier_cmd, "update", "--defaults", "--trust", "--quiet"],
-                                  cwd=root / "serial" / name, capture_output=True, text=True)
+            proc = subprocess.run(
+                [copier_cmd, "update", "--defaults", "--trust", "--quiet"],
+                cwd=root / "serial" / name,
+                capture_output=True,
+                text=True,
+            )
             if proc.returncode != 0:
                 serial_failures += 1
                 print(f"serial {name} failed: {proc.stderr.strip()[-300:]}", file=sys.stderr)
@@ -133,9 +136,20 @@ def main() -> int:
         cpu_before = _children_cpu()
         started = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "devops_studio", "fleet", "update", "--folder", str(root / "fleet"),
-             "--jobs", str(args.jobs), "--json"],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "devops_studio",
+                "fleet",
+                "update",
+                "--folder",
+                str(root / "fleet"),
+                "--jobs",
+                str(args.jobs),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
         )
         fleet_s = time.perf_counter() - started
         fleet_cpu = _children_cpu() - cpu_before
@@ -150,8 +164,7 @@ def main() -> int:
             result = results.get(name)
             if result is None or result["classification"] not in ("updated", "conflicted"):
                 fleet_failures += 1
-                print(f"fleet {name}: {result and (result['classification'], result['error'])}",
-                      file=sys.stderr)
+                print(f"fleet {name}: {result and (result['classification'], result['error'])}", file=sys.stderr)
         conflicted = sum(1 for r in results.values() if r["classification"] == "conflicted")
 
         identical = True
@@ -165,12 +178,17 @@ def main() -> int:
                 identical = False
                 print(f"trees differ for {name}: serial {serial_tree} fleet {fleet_tree}", file=sys.stderr)
         failures = serial_failures + fleet_failures
-        print(f"serial: {serial_s / len(names):.2f} s per repo; fleet: {fleet_s / len(names):.2f} s per repo "
-              f"with {args.jobs} jobs; conflicted: {conflicted}; CPU time (user+sys) serial "
-              f"{serial_cpu:.1f} s, fleet {fleet_cpu:.1f} s", file=sys.stderr)
+        print(
+            f"serial: {serial_s / len(names):.2f} s per repo; fleet: {fleet_s / len(names):.2f} s per repo "
+            f"with {args.jobs} jobs; conflicted: {conflicted}; CPU time (user+sys) serial "
+            f"{serial_cpu:.1f} s, fleet {fleet_cpu:.1f} s",
+            file=sys.stderr,
+        )
         same = "yes" if identical else "no"
-        print(f"repos={len(names)} serial_s={serial_s:.1f} fleet_s={fleet_s:.1f} "
-              f"speedup={serial_s / fleet_s:.2f} failures={failures} identical={same}")
+        print(
+            f"repos={len(names)} serial_s={serial_s:.1f} fleet_s={fleet_s:.1f} "
+            f"speedup={serial_s / fleet_s:.2f} failures={failures} identical={same}"
+        )
         return 0 if failures == 0 and identical else 1
     finally:
         if args.keep:

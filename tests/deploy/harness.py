@@ -219,9 +219,7 @@ class App:
             sh(["docker", "rm", "-f", *ids], check=False)
         sh(["docker", "volume", "rm", "-f", f"{self.name}_db-data"], check=False)
         sh(["docker", "network", "rm", f"{self.name}_default"], check=False)
-        images = sh(
-            ["docker", "images", "-q", "--filter", f"reference={self.name}"], check=False
-        ).stdout.split()
+        images = sh(["docker", "images", "-q", "--filter", f"reference={self.name}"], check=False).stdout.split()
         if images:
             sh(["docker", "rmi", "-f", *images], check=False)
 
@@ -239,9 +237,7 @@ def make_app(base: Path, *, name: str, stack: str, database: str = "none", nginx
     """Render an app with apps_dir=base and lay its directory out as the deploy workflow does."""
     render_dir = base / f"render-{name}"
     domain = f"{name}.deploy.test"
-    render_app(
-        render_dir, app_name=name, stack=stack, database=database, domain=domain, apps_dir=str(base), **data
-    )
+    render_app(render_dir, app_name=name, stack=stack, database=database, domain=domain, apps_dir=str(base), **data)
     app_dir = base / name
     shutil.copytree(render_dir, app_dir, ignore=shutil.ignore_patterns(".env"))
     example = (render_dir / ".env.example").read_text()

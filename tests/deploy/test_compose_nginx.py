@@ -11,7 +11,9 @@ import pytest
 
 from tests.deploy import harness
 
-pytestmark = pytest.mark.docker
+# One loopback production box per test session: nginx on pebble's fixed HTTP port, and the apps'
+# tests run in file order. Under xdist every deploy test runs in the same worker.
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("deploy-box")]
 
 
 def _loopback_ports(app: harness.App, http_port: int) -> None:
@@ -78,9 +80,7 @@ def _certificate_volume(app: harness.App, base) -> None:
 def test_compose_nginx_switches_through_the_proxy_container_with_zero_failures(nginx, base_dir):
     app = harness.make_app(base_dir, name="cnapp", stack="python", proxy="compose-nginx", nginx=nginx)
     # The nginx commands run inside the proxy container (deploy.json defaults).
-    app.env.update(
-        {"DEPLOY_NGINX_TEST_COMMAND": "nginx -t", "DEPLOY_NGINX_RELOAD_COMMAND": "nginx -s reload"}
-    )
+    app.env.update({"DEPLOY_NGINX_TEST_COMMAND": "nginx -t", "DEPLOY_NGINX_RELOAD_COMMAND": "nginx -s reload"})
     try:
         _loopback_ports(app, harness.free_port())
         _certificate_volume(app, base_dir)

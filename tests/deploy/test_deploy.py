@@ -14,7 +14,9 @@ import pytest
 
 from tests.deploy import harness
 
-pytestmark = pytest.mark.docker
+# One loopback production box per test session: nginx on pebble's fixed HTTP port, and the apps'
+# tests run in file order. Under xdist every deploy test runs in the same worker.
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("deploy-box")]
 
 
 def _out(proc: subprocess.CompletedProcess) -> str:
@@ -235,9 +237,7 @@ def test_first_deploy_node_with_postgres_is_healthy_over_https(node_app):
 
 
 def test_database_data_survives_a_deploy_and_a_rollback(node_app, nginx):
-    node_app.psql(
-        "CREATE TABLE IF NOT EXISTS notes (body text); INSERT INTO notes VALUES ('kept across releases')"
-    )
+    node_app.psql("CREATE TABLE IF NOT EXISTS notes (body text); INSERT INTO notes VALUES ('kept across releases')")
     harness.bump_version(node_app, "n2")
     with harness.Load(node_app.https_port, node_app.domain) as load:
         proc = node_app.run_deploy(nginx, "deploy", "--ref", "n2")

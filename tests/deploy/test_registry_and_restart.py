@@ -14,7 +14,9 @@ import pytest
 
 from tests.deploy import harness
 
-pytestmark = pytest.mark.docker
+# One loopback production box per test session: nginx on pebble's fixed HTTP port, and the apps'
+# tests run in file order. Under xdist every deploy test runs in the same worker.
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("deploy-box")]
 
 
 def test_method_b_pushes_to_and_deploys_from_the_local_registry(nginx, base_dir):
