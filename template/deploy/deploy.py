@@ -784,6 +784,11 @@ class Deployer:
         }
 
         stopped_old = False
+        # With proxy: none the live container owns the port: the previous colour, or on the first
+        # deploy after plain `docker compose up` deploys, the plain `web` container.
+        port_holder = old_service
+        if port_holder is None and self.docker.containers(self.s.web_service):
+            port_holder = self.s.web_service
         switched_from: str | None = "unset"
         try:
             if build:
@@ -808,11 +813,11 @@ class Deployer:
             if others:
                 log("starting " + ", ".join(others))
                 self.docker.compose(model_path, bundle, "up", "-d", "--wait", *others)
-            if self.s.proxy == "none" and old_service:
+            if self.s.proxy == "none" and port_holder:
                 log(
-                    f"stopping {old_service} (proxy: none has one port, so the app is briefly down)"
+                    f"stopping {port_holder} (proxy: none has one port, so the app is briefly down)"
                 )
-                for cid in self.docker.containers(old_service):
+                for cid in self.docker.containers(port_holder):
                     run(["docker", "stop", "-t", str(self.s.stop_timeout), cid], check=False)
                 stopped_old = True
             log(f"starting {new_service} from {image}" + (f" on 127.0.0.1:{port}" if port else ""))
@@ -856,12 +861,12 @@ class Deployer:
                     log(f"could not switch back: {restore_exc}")
             log(f"removing {new_service}; the running release keeps serving")
             self.docker.remove(new_service)
-            if stopped_old and old_service:
-                log(f"starting {old_service} again")
-                for cid in self.docker.containers(old_service):
+            if stopped_old and port_holder:
+                log(f"starting {port_holder} again")
+                for cid in self.docker.containers(port_holder):
                     run(["docker", "start", cid], check=False)
                 with contextlib.suppress(DeployError):
-                    self.wait_healthy(old_service, port)
+                    self.wait_healthy(port_holder, port)
             record["status"] = "failed"
             record["error"] = str(exc).splitlines()[0][:300]
             state.setdefault("releases", []).append(record)
