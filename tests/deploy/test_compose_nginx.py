@@ -147,3 +147,27 @@ def test_proxy_none_is_a_health_gated_recreate_that_puts_the_old_release_back(ng
         assert app.containers("web-blue") == []
     finally:
         app.destroy()
+
+
+def test_first_deploy_takes_over_from_a_plain_compose_deploy_with_zero_failures(nginx, base_dir):
+    """An app deployed the plain way (`docker compose up` in the app directory) moves to deploy.py."""
+    app = harness.make_app(base_dir, name="legacyapp", stack="python", nginx=nginx)
+    try:
+        env = dict(app.deploy_env_plain(), APP_VERSION="plain1")
+        compose = ["docker", "compose", "--project-directory", str(app.repo)]
+        harness.sh([*compose, "build", "--build-arg", f"BASE_IMAGE={harness.STANDIN['python']}"], env=env)
+        harness.sh([*compose, "up", "-d", "--wait", "--wait-timeout", "120"], env=env)
+        nginx.issue(app)  # its placeholder upstream is APP_HOST_PORT: the plain container
+        assert app.version() == "plain1"
+
+        with harness.Load(app.https_port, app.domain) as load:
+            time.sleep(1)
+            proc = app.run_deploy(nginx, "deploy", "--ref", "ours1")
+            time.sleep(1)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert load.failed == 0, load.failures[:10]
+        assert app.version() == "ours1"
+        assert app.containers("web") == []  # the plain container gave way
+        assert len(app.containers("web-blue")) == 1
+    finally:
+        app.destroy()
