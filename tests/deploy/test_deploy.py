@@ -178,6 +178,37 @@ def test_certificate_renewal_reloads_nginx_and_the_new_certificate_is_served(pyt
     assert python_app.get()[0] == 200
 
 
+def test_tls_helper_puts_the_previous_server_block_back_when_nginx_rejects_the_new_one(python_app, nginx):
+    site = nginx.sites / f"{python_app.name}.conf"
+    before = site.read_text()
+    broken = python_app.repo / "broken.loopback.conf"
+    broken.write_text(before.replace("server_tokens off;", "server_tokens maybe;", 1))
+    proc = subprocess.run(
+        [
+            "python3",
+            str(python_app.repo / "deploy" / "tls.py"),
+            "issue",
+            "--site-source",
+            str(broken),
+            "--site-file",
+            str(site),
+            "--webroot",
+            str(nginx.webroot),
+            "--certbot-args",
+            nginx.certbot_args(),
+        ],
+        env=dict(python_app.deploy_env(nginx), REQUESTS_CA_BUNDLE=str(harness.PEBBLE_CA)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "test failed" in proc.stderr and f"{python_app.name}.conf" in proc.stderr  # nginx -t output
+    assert "already present" in proc.stdout  # the certificate was kept, not requested again
+    assert site.read_text() == before
+    assert python_app.get()[0] == 200
+
+
 def test_only_the_last_releases_keep_their_images(python_app):
     # By now: v1, v2, v3-broken (failed), rollback to v1, c1, c2, c3; keep_releases is 3.
     state = python_app.state()
