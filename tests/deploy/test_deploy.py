@@ -213,7 +213,7 @@ def test_only_the_last_releases_keep_their_images(python_app):
     # By now: v1, v2, v3-broken (failed), rollback to v1, c1, c2, c3; keep_releases is 3.
     state = python_app.state()
     good = [r for r in state["releases"] if r["status"] in ("active", "previous")]
-    assert [r["ref"] for r in good] == ["c1", "c2", "c3"]
+    assert sorted(r["ref"] for r in good) == ["c1", "c2", "c3"]  # c1 and c2 race for the lock
     assert {r["ref"] for r in state["releases"] if r["status"] == "pruned"} >= {"v1", "v2"}
 
     def present(tag: str) -> bool:
