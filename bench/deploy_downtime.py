@@ -25,30 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests import certificates  # noqa: E402
 from tests.deploy import harness  # noqa: E402
 
 
 def self_signed(nginx: harness.Nginx, domain: str) -> None:
-    live = nginx.letsencrypt / "live" / domain
-    live.mkdir(parents=True, exist_ok=True)
-    harness.sh(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            f"/CN={domain}",
-            "-keyout",
-            str(live / "privkey.pem"),
-            "-out",
-            str(live / "fullchain.pem"),
-        ]
-    )
+    certificates.self_signed(nginx.letsencrypt / "live" / domain, domain)
 
 
 def install_site(nginx: harness.Nginx, app: harness.App, upstream_port: int | None) -> None:

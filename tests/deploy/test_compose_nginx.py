@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from tests import certificates
 from tests.deploy import harness
 
 # One loopback production box per test session: nginx on pebble's fixed HTTP port, and the apps'
@@ -27,26 +28,7 @@ def _loopback_ports(app: harness.App, http_port: int) -> None:
 
 def _certificate_volume(app: harness.App, base) -> None:
     """A certificate in the proxy's letsencrypt volume, where certbot's container would put it."""
-    certs = base / f"{app.name}-certs"
-    certs.mkdir()
-    harness.sh(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            f"/CN={app.domain}",
-            "-keyout",
-            str(certs / "privkey.pem"),
-            "-out",
-            str(certs / "fullchain.pem"),
-        ]
-    )
+    certs = certificates.self_signed(base / f"{app.name}-certs", app.domain)
     volume = f"{app.name}_letsencrypt"
     harness.sh(
         [

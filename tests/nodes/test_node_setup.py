@@ -17,6 +17,7 @@ from ollama_api import OllamaServer
 from devops_studio.inventory import load_inventory
 from devops_studio.nodes import production
 from devops_studio.nodes.report import CHANGED, DONE, Report
+from tests import certificates
 from tests.conftest import IN_CI
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "studio.yml"
@@ -172,28 +173,7 @@ def test_deploy_user_joins_the_docker_group_once(tmp_path, monkeypatch):
 
 
 def make_cert(live: Path, name: str, days: int) -> None:
-    folder = live / name
-    folder.mkdir(parents=True)
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            f"/CN={name}",
-            "-days",
-            str(days),
-            "-keyout",
-            str(folder / "privkey.pem"),
-            "-out",
-            str(folder / "cert.pem"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    certificates.self_signed(live / name, name, days=days, cert_name="cert.pem")
 
 
 DOCTOR_INVENTORY = """\

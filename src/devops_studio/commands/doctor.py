@@ -20,12 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    try:
-        inventory = cli_support.load(args)
-        node = cli_support.pick_node(inventory, args.node)
-    except cli_support.UsageError as error:
-        cli_support.print_error(error)
+    loaded = cli_support.load_node(args)
+    if loaded is None:
         return 1
+    inventory, node = loaded
 
     def github():
         try:

@@ -65,6 +65,16 @@ def pick_node(inventory: Inventory, name: str | None) -> Node:
         raise UsageError(error.args[0]) from None
 
 
+def load_node(args: argparse.Namespace) -> tuple[Inventory, Node] | None:
+    """The inventory and the node `args.node` names; None after printing why when either is wrong."""
+    try:
+        inventory = load(args)
+        return inventory, pick_node(inventory, args.node)
+    except UsageError as error:
+        print_error(error)
+        return None
+
+
 def this_machine(inventory: Inventory, node: Node) -> bool:
     """Is the node this machine? By host name; a machine the inventory does not know is taken at its word."""
     host = socket.gethostname().split(".")[0].lower()
