@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,6 +176,20 @@ class _Checker:
         except (AttributeError, KeyError, IndexError, TypeError):
             return 0
 
+    def entries(
+        self, section: CommentedMap, prefix: str, name_re: re.Pattern[str], bad_name: str, not_mapping: str
+    ) -> Iterator[tuple[str, CommentedMap, str]]:
+        """The (name, spec, path) of each well-formed entry of a named section; the rest are reported."""
+        for name in section:
+            spec = self.child(section, name)
+            path = f"{prefix}.{name}"
+            if not isinstance(name, str) or not name_re.match(name):
+                self.add(self.line_of(section, name), path, bad_name)
+            elif not isinstance(spec, CommentedMap):
+                self.add(self.line_of(section, name), path, not_mapping)
+            else:
+                yield name, spec, path
+
     def mapping(self, parent: Any, key: Any, path: str, *, required: bool = True) -> CommentedMap | None:
         value = self.child(parent, key) if isinstance(parent, dict) and key in parent else None
         if value is None:
@@ -304,15 +319,13 @@ def _models(check: _Checker, data: CommentedMap) -> dict[str, Model]:
     models: dict[str, Model] = {}
     if section is None:
         return models
-    for name in section:
-        spec = check.child(section, name)
-        path = f"models.{name}"
-        if not isinstance(name, str) or not MODEL_RE.match(name):
-            check.add(check.line_of(section, name), path, "is not a valid Ollama model name (e.g. gpt-oss:20b)")
-            continue
-        if not isinstance(spec, CommentedMap):
-            check.add(check.line_of(section, name), path, "must be a mapping with family and memory_gb")
-            continue
+    for name, spec, path in check.entries(
+        section,
+        "models",
+        MODEL_RE,
+        "is not a valid Ollama model name (e.g. gpt-oss:20b)",
+        "must be a mapping with family and memory_gb",
+    ):
         check.keys(spec, path, ("family", "memory_gb", "fallback"))
         family = check.value(spec, "family", path, str, required=True, hint="the model family, e.g. gptoss")
         memory = check.value(spec, "memory_gb", path, (int, float), required=True, hint="GB the model needs")
@@ -336,15 +349,13 @@ def _profiles(check: _Checker, data: CommentedMap, models: dict[str, Model]) -> 
     profiles: dict[str, Profile] = {}
     if section is None:
         return profiles
-    for name in section:
-        spec = check.child(section, name)
-        path = f"profiles.{name}"
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            check.add(check.line_of(section, name), path, "profile names use a-z, 0-9 and '-'")
-            continue
-        if not isinstance(spec, CommentedMap):
-            check.add(check.line_of(section, name), path, "must be a mapping with from, num_ctx, system")
-            continue
+    for name, spec, path in check.entries(
+        section,
+        "profiles",
+        NAME_RE,
+        "profile names use a-z, 0-9 and '-'",
+        "must be a mapping with from, num_ctx, system",
+    ):
         check.keys(spec, path, ("from", "num_ctx", "system", "parameters"))
         base = check.value(spec, "from", path, str, required=True, hint="a model listed under models")
         if base is not None and base not in models:
@@ -517,15 +528,13 @@ def _nodes(
         return nodes
     if not section:
         check.add(check.line_of(data, "nodes"), "nodes", "lists no machine; add at least one node")
-    for name in section:
-        spec = check.child(section, name)
-        path = f"nodes.{name}"
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            check.add(check.line_of(section, name), path, "node names use lower-case a-z, 0-9 and '-'")
-            continue
-        if not isinstance(spec, CommentedMap):
-            check.add(check.line_of(section, name), path, "must be a mapping (os, arch, memory_gb, roles, ...)")
-            continue
+    for name, spec, path in check.entries(
+        section,
+        "nodes",
+        NAME_RE,
+        "node names use lower-case a-z, 0-9 and '-'",
+        "must be a mapping (os, arch, memory_gb, roles, ...)",
+    ):
         check.keys(
             spec,
             path,
