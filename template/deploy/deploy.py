@@ -376,7 +376,12 @@ class Docker:
         capture: bool = True,
         timeout: float | None = None,
     ) -> subprocess.CompletedProcess:
-        cmd = [
+        cmd = [*self._compose_argv(project_dir), "-f", str(model), *args]
+        return run(cmd, check=check, capture=capture, env=self.env, timeout=timeout)
+
+    def _compose_argv(self, project_dir: Path) -> list[str]:
+        """`docker compose` for this app's project, directory and .env."""
+        return [
             "docker",
             "compose",
             "-p",
@@ -385,11 +390,7 @@ class Docker:
             str(project_dir),
             "--env-file",
             str(self.app.env_file),
-            "-f",
-            str(model),
-            *args,
         ]
-        return run(cmd, check=check, capture=capture, env=self.env, timeout=timeout)
 
     def resolve(self, source: Path) -> dict:
         files: list[str] = []
@@ -399,21 +400,7 @@ class Docker:
                     f"compose file {path} does not exist (compose_files in deploy.json)"
                 )
             files += ["-f", str(path)]
-        cmd = [
-            "docker",
-            "compose",
-            "-p",
-            self.settings.project,
-            "--project-directory",
-            str(source),
-            "--env-file",
-            str(self.app.env_file),
-            *files,
-            "config",
-            "--no-interpolate",
-            "--format",
-            "json",
-        ]
+        cmd = [*self._compose_argv(source), *files, "config", "--no-interpolate", "--format=json"]
         return json.loads(run(cmd, env=self.env).stdout)
 
     def containers(self, service: str | None = None, all_states: bool = True) -> list[str]:
