@@ -39,16 +39,14 @@ def uses(action: str) -> str:
     return f"{action}@{sha} # {version}"
 
 
-def random_secret(_value: object = None, length: int = 32) -> str:
+def random_secret(length: int = 32) -> str:
     """A fresh random credential (letters and digits, safe in URLs and .env files)."""
     alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
-def yaml_flow_list(items: list[str] | str) -> str:
+def yaml_flow_list(items: list[str]) -> str:
     """Render a list of labels as a YAML flow sequence: [self-hosted, linux, x64]."""
-    if isinstance(items, str):
-        items = [part.strip() for part in items.split(",") if part.strip()]
     return "[" + ", ".join(items) + "]"
 
 

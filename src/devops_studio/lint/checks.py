@@ -7,7 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from devops_studio.lint.base import Check, Finding, LintContext, find_tool
+from devops_studio.lint.base import Check, Finding, LintContext, ToolMissing, find_tool
 from devops_studio.lint.nginx_sandbox import NginxSandbox
 
 WORKFLOWS = (".github/workflows/*.yml", ".github/workflows/*.yaml")
@@ -305,7 +305,7 @@ def compose_command() -> list[str]:
     """Compose v2: the docker-compose binary of the [lint] extra, or the docker CLI plugin."""
     try:
         return [find_tool("docker-compose")]
-    except Exception:
+    except ToolMissing:
         return [find_tool("docker"), "compose"]
 
 
