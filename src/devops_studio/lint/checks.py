@@ -18,12 +18,15 @@ class Unrendered(Check):
     """No template syntax left: no `[[ ]]`, `[% %]` or `[# #]` in any file or file name."""
 
     name = "unrendered"
-    PATTERN = re.compile(r"\[\[\s*[\w.]+[^\]]*\]\]|\[%|%\]|\[#[^\]]|\.jinja$")
+    PATTERN = re.compile(r"\[\[\s*[\w.]+[^\]]*\]\]|\[%|%\]|\[#[^\]]")
+    # A file still carrying the template suffix was copied, not rendered. Only names are checked
+    # for it: a line that mentions a .jinja file is not a leftover.
+    NAME_PATTERN = re.compile(PATTERN.pattern + r"|\.jinja$")
 
     def run(self, ctx: LintContext) -> list[Finding]:
         findings = []
         for path in ctx.files("**/*", ".*", ".*/**/*"):
-            if self.PATTERN.search(ctx.rel(path)):
+            if self.NAME_PATTERN.search(ctx.rel(path)):
                 findings.append(self.finding(path, None, "template syntax in the file name", ctx))
                 continue
             try:
