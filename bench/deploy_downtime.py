@@ -61,12 +61,10 @@ def plain_deploy(app: harness.App, version: str) -> subprocess.CompletedProcess:
 
 
 def under_load(app: harness.App, rate: int, action) -> tuple[harness.Load, float, subprocess.CompletedProcess]:
-    with harness.Load(app.https_port, app.domain, rate=rate, max_seconds=600) as load:
-        time.sleep(2)
+    with harness.Load(app.https_port, app.domain, rate=rate, max_seconds=600, settle=2) as load:
         started = time.monotonic()
         proc = action()
         elapsed = time.monotonic() - started
-        time.sleep(2)
     return load, elapsed, proc
 
 

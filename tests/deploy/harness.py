@@ -420,7 +420,11 @@ class Load:
         rate: int = 100,
         threads: int = 4,
         max_seconds: float = 600,
+        settle: float = 0,
     ):
+        # settle: seconds of load before the block runs and after it ends, so a switch happens
+        # under traffic and anything that breaks just after it is still counted.
+        self.settle = settle
         self.port, self.host, self.path = port, host, path
         self.rate, self.threads, self.max_seconds = rate, threads, max_seconds
         self.ok = 0
@@ -437,9 +441,11 @@ class Load:
             t = threading.Thread(target=self._work, daemon=True)
             t.start()
             self._workers.append(t)
+        time.sleep(self.settle)
         return self
 
     def __exit__(self, *exc) -> None:
+        time.sleep(self.settle)
         self.stop()
 
     def stop(self) -> None:

@@ -74,10 +74,8 @@ def test_compose_nginx_switches_through_the_proxy_container_with_zero_failures(n
         started = harness.sh(["docker", "inspect", "-f", "{{.State.StartedAt}}", proxy[0]]).stdout
 
         harness.bump_version(app, "cn2")
-        with harness.Load(app.https_port, app.domain) as load:
-            time.sleep(1)
+        with harness.Load(app.https_port, app.domain, settle=1) as load:
             proc = app.run_deploy(nginx, "deploy", "--ref", "cn2")
-            time.sleep(1)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert load.failed == 0, load.failures[:10]
         assert load.ok > 100
@@ -143,10 +141,8 @@ def test_first_deploy_takes_over_from_a_plain_compose_deploy_with_zero_failures(
         nginx.issue(app)  # its placeholder upstream is APP_HOST_PORT: the plain container
         assert app.version() == "plain1"
 
-        with harness.Load(app.https_port, app.domain) as load:
-            time.sleep(1)
+        with harness.Load(app.https_port, app.domain, settle=1) as load:
             proc = app.run_deploy(nginx, "deploy", "--ref", "ours1")
-            time.sleep(1)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert load.failed == 0, load.failures[:10]
         assert app.version() == "ours1"

@@ -67,10 +67,8 @@ def test_second_deploy_under_load_has_zero_failed_requests(python_app, nginx):
         "python3 -c \"import os; print('migrating to', os.environ['APP_VERSION'])\""
     )
     try:
-        with harness.Load(python_app.https_port, python_app.domain) as load:
-            time.sleep(1)
+        with harness.Load(python_app.https_port, python_app.domain, settle=1) as load:
             proc = python_app.run_deploy(nginx, "deploy", "--ref", "v2")
-            time.sleep(1)
     finally:
         del python_app.env["DEPLOY_MIGRATE_COMMAND"]
     assert proc.returncode == 0, _out(proc)
@@ -104,10 +102,8 @@ def test_broken_release_keeps_the_old_one_serving(python_app, nginx):
 
 
 def test_rollback_returns_the_previous_release_with_zero_failed_requests(python_app, nginx):
-    with harness.Load(python_app.https_port, python_app.domain) as load:
-        time.sleep(1)
+    with harness.Load(python_app.https_port, python_app.domain, settle=1) as load:
         proc = python_app.run_deploy(nginx, "rollback")
-        time.sleep(1)
     assert proc.returncode == 0, _out(proc)
     assert load.failed == 0, load.failures[:10]
     assert python_app.version() == "v1"
