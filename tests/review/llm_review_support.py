@@ -52,7 +52,18 @@ class ReviewGitHub(FakeGitHub):
     def _check_body(req: Request, name: str = "body") -> None:
         body = req.body if isinstance(req.body, dict) else {}
         if isinstance(body.get(name), str) and len(body[name]) > BODY_LIMIT:
-            raise ApiError(422, "Validation Failed", errors=[{"resource": "IssueComment", "code": "custom", "field": name, "message": "body is too long (maximum is 65536 characters)"}])
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "IssueComment",
+                        "code": "custom",
+                        "field": name,
+                        "message": "body is too long (maximum is 65536 characters)",
+                    }
+                ],
+            )
 
     def create_issue_comment(self, req):  # type: ignore[override]
         self._check_body(req)
@@ -72,7 +83,9 @@ class ReviewGitHub(FakeGitHub):
         self.require_repo(req)
         body = req.body if isinstance(req.body, dict) else {}
         if body.get("state") not in ("error", "failure", "pending", "success"):
-            raise ApiError(422, "Validation Failed", errors=[{"resource": "Status", "field": "state", "code": "invalid"}])
+            raise ApiError(
+                422, "Validation Failed", errors=[{"resource": "Status", "field": "state", "code": "invalid"}]
+            )
         status = {"sha": req.params["sha"], "creator": {"login": req.login}, **body}
         self.statuses.append(status)
         return Response(201, status)
@@ -87,7 +100,13 @@ class ReviewGitHub(FakeGitHub):
     def comment(self, number: int, login: str, body: str) -> int:
         with self.lock:
             comment_id = self.next_id()
-            self.comments[comment_id] = {"id": comment_id, "body": body, "user": {"login": login}, "_repo": FULL, "_number": number}
+            self.comments[comment_id] = {
+                "id": comment_id,
+                "body": body,
+                "user": {"login": login},
+                "_repo": FULL,
+                "_number": number,
+            }
         return comment_id
 
 
@@ -126,8 +145,17 @@ class Workspace:
         git(self.dir, "-c", "commit.gpgsign=false", "commit", "-q", "-m", message)
         return git(self.dir, "rev-parse", "HEAD").strip()
 
-    def open_pull(self, base_files: dict, head_files: dict, *, title: str = "Add a feature", body: str = "Adds a feature.",
-                  head_owner: str = OWNER, association: str = "OWNER", draft: bool = False) -> PullRequest:  # fmt: skip
+    def open_pull(
+        self,
+        base_files: dict,
+        head_files: dict,
+        *,
+        title: str = "Add a feature",
+        body: str = "Adds a feature.",
+        head_owner: str = OWNER,
+        association: str = "OWNER",
+        draft: bool = False,
+    ) -> PullRequest:
         self.write(base_files)
         base_sha = self.commit("base")
         git(self.dir, "checkout", "-q", "-b", "feature")

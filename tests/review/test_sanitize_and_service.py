@@ -63,8 +63,13 @@ def test_launchd_plist_runs_the_reviewer_as_its_user():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("inventory", "/etc/x y.yml"), ("state_file", "/var/lib/x\nExecStartPre=/bin/sh"), ("token_file", "relative"),
-     ("program", "/opt/../bin/sh"), ("user", "root")],  # fmt: skip
+    [
+        ("inventory", "/etc/x y.yml"),
+        ("state_file", "/var/lib/x\nExecStartPre=/bin/sh"),
+        ("token_file", "relative"),
+        ("program", "/opt/../bin/sh"),
+        ("user", "root"),
+    ],  # fmt: skip
 )
 def test_unit_values_that_could_add_directives_are_refused(field, value):
     bad = service.ServiceSpec(**{**SPEC.__dict__, field: value})
@@ -84,7 +89,9 @@ def test_install_dry_run_prints_the_unit_for_the_review_node(tmp_path):
            "--state-file", str(state), "--token-file", "/etc/devops-studio/token"]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert "/Library/LaunchDaemons/org.devops-studio.review.plist" in done.stdout and "<key>UserName</key>" in done.stdout
+    assert (
+        "/Library/LaunchDaemons/org.devops-studio.review.plist" in done.stdout and "<key>UserName</key>" in done.stdout
+    )
     assert not state.exists()
     done = subprocess.run([*cmd, "--os", "linux"], capture_output=True, text=True, check=False)
     assert "NoNewPrivileges=yes" in done.stdout

@@ -23,7 +23,9 @@ def chat(server: OllamaServer, words: int, num_ctx: int = 256, **options) -> dic
         return json.loads(response.read())
 
 
-@pytest.mark.parametrize(("version", "expected"), [("0.12.6", 256), ("0.30.10", 255), ("0.30.11", 256 - (256 - 5) // 2), ("0.32.15", 131)])
+@pytest.mark.parametrize(
+    ("version", "expected"), [("0.12.6", 256), ("0.30.10", 255), ("0.30.11", 256 - (256 - 5) // 2), ("0.32.15", 131)]
+)
 def test_the_test_server_cuts_like_the_named_ollama_version(version, expected):
     with OllamaServer(version=version) as server:
         server.add_model("m")
@@ -57,7 +59,10 @@ def test_prompts_cut_by_the_server_are_split_and_reported(workspace, github, rev
     with OllamaServer(version=version) as server:
         server.add_model("wide-tokens:8b", num_ctx=4096)
         server.tokenizer = len  # one token per character: far denser than the reviewer's estimate
-        head = {f"lib/part_{i}.py": "".join(f"value_{i}_{n} = compute({n}, 'x' * {n})\n" for n in range(40)) for i in range(6)}
+        head = {
+            f"lib/part_{i}.py": "".join(f"value_{i}_{n} = compute({n}, 'x' * {n})\n" for n in range(40))
+            for i in range(6)
+        }
         head["lib/huge.py"] = "".join(f"item_{n} = {{'key': {n}, 'name': 'n{n}'}}\n" for n in range(400))
         workspace.open_pull({"README.md": "x\n"}, head)
         server.default_reply = answer_with_findings

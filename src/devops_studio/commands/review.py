@@ -28,14 +28,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("install", "write the systemd unit (Linux) or launchd daemon (macOS) of the reviewer"),
     ):
         sub = actions.add_parser(name, help=text)
-        sub.add_argument("--inventory", metavar="PATH", help="studio.yml (default: $DEVOPS_STUDIO_INVENTORY or ./studio.yml)")
+        sub.add_argument(
+            "--inventory", metavar="PATH", help="studio.yml (default: $DEVOPS_STUDIO_INVENTORY or ./studio.yml)"
+        )
         sub.add_argument("--state-file", metavar="PATH", help="the reviewer's state file")
         if name in ("run", "once"):
-            sub.add_argument("--ollama-url", metavar="URL", help="Ollama to use (default: $OLLAMA_HOST, else the review node's)")
+            sub.add_argument(
+                "--ollama-url", metavar="URL", help="Ollama to use (default: $OLLAMA_HOST, else the review node's)"
+            )
         if name == "install":
             sub.add_argument("--os", choices=("linux", "macos"), help="default: the review node's os")
             sub.add_argument("--user", default="devops-review", help="the unprivileged user the service runs as")
-            sub.add_argument("--token-file", required=True, metavar="PATH", help="file holding the GitHub token (mode 0600)")
+            sub.add_argument(
+                "--token-file", required=True, metavar="PATH", help="file holding the GitHub token (mode 0600)"
+            )
             sub.add_argument("--dry-run", action="store_true", help="print the unit; write nothing")
         sub.set_defaults(func=_main)
 
@@ -44,7 +50,11 @@ def _token() -> str:
     credential = os.environ.get("DEVOPS_STUDIO_REVIEW_TOKEN_CREDENTIAL")
     directory = os.environ.get("CREDENTIALS_DIRECTORY")
     path = (Path(directory) / credential) if credential and directory else None
-    path = path or (Path(os.environ["DEVOPS_STUDIO_REVIEW_TOKEN_FILE"]) if os.environ.get("DEVOPS_STUDIO_REVIEW_TOKEN_FILE") else None)
+    path = path or (
+        Path(os.environ["DEVOPS_STUDIO_REVIEW_TOKEN_FILE"])
+        if os.environ.get("DEVOPS_STUDIO_REVIEW_TOKEN_FILE")
+        else None
+    )
     if path is not None:
         try:
             return path.read_text(encoding="utf-8").strip()

@@ -96,7 +96,10 @@ def split_unit(unit: Unit) -> list[Unit]:
         return []
     half = len(rows) // 2
     prefix = f"{head}\n{hunk_header}{'' if hunk_header.endswith('(part)') else ' (part)'}\n"
-    return [Unit(unit.path, prefix + "\n".join(part), estimate_tokens(prefix + "\n".join(part))) for part in (rows[:half], rows[half:])]
+    return [
+        Unit(unit.path, prefix + "\n".join(part), estimate_tokens(prefix + "\n".join(part)))
+        for part in (rows[:half], rows[half:])
+    ]
 
 
 def pack(units: list[Unit], budget: int) -> list[list[Unit]]:

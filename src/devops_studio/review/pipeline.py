@@ -79,7 +79,9 @@ def review_pull(
         seconds=time.monotonic() - started,
         sha=head_sha[:7],
     )
-    run = summary.Run(changed, results, len(batches), left_out, settings.max_parts, placed, posted, inline_error, footer)
+    run = summary.Run(
+        changed, results, len(batches), left_out, settings.max_parts, placed, posted, inline_error, footer
+    )
     github.upsert_summary(repo, number, summary.body(text, run))
     cut = sum(1 for r in results if r.truncated)
     return Outcome(True, f"{posted} inline comment(s), {reviewer.stats.requests} request(s), {cut} cut")
@@ -96,7 +98,9 @@ def _post_inline(
     try:
         github.post_review(repo, number, head_sha, body, placed.inline)
     except GitHubError as error:  # should not happen (lines are checked); keep the findings visible
-        placed.off_diff[:0] = [f"- {code_span(c['path'] + ':' + str(c['line']))} {one_line(c['body'])}" for c in placed.inline]
+        placed.off_diff[:0] = [
+            f"- {code_span(c['path'] + ':' + str(c['line']))} {one_line(c['body'])}" for c in placed.inline
+        ]
         return 0, str(error)
     return len(placed.inline), ""
 

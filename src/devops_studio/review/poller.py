@@ -39,7 +39,12 @@ def review_commands(github: ReviewGitHub, repo: str, comments: list[dict[str, An
 
 
 def poll_repo(
-    github: ReviewGitHub, model: ReviewModel, settings: ReviewSettings, state: ReviewState, repo: str, log: Callable[[str], None]
+    github: ReviewGitHub,
+    model: ReviewModel,
+    settings: ReviewSettings,
+    state: ReviewState,
+    repo: str,
+    log: Callable[[str], None],
 ) -> None:
     pulls = github.open_pulls(repo)
     state.forget_closed(repo, {int(p["number"]) for p in pulls})
@@ -60,14 +65,18 @@ def poll_repo(
             github.set_status(repo, head, "pending", text["status_waiting"] if not trusted and not commands else "…")
         outcome = pipeline.review_pull(github, model, settings, repo, pull)
         if settings.status_check:
-            github.set_status(repo, head, "success" if outcome.ok else "failure", text["status_ok" if outcome.ok else "status_failed"])
+            github.set_status(
+                repo, head, "success" if outcome.ok else "failure", text["status_ok" if outcome.ok else "status_failed"]
+            )
         last_command = max([int(entry.get("last_command") or 0), *commands])
         if outcome.ok:
             state.put(repo, number, head=head, last_command=last_command)
         log(f"{repo}#{number} {head[:7]}: {'reviewed' if outcome.ok else 'not reviewed'} ({outcome.message})")
 
 
-def once(github: ReviewGitHub, model: ReviewModel, settings: ReviewSettings, state: ReviewState, log: Callable[[str], None]) -> int:
+def once(
+    github: ReviewGitHub, model: ReviewModel, settings: ReviewSettings, state: ReviewState, log: Callable[[str], None]
+) -> int:
     """One pass over every repository; the number of repositories that failed."""
     failed = 0
     for repo in settings.repos:
@@ -79,7 +88,9 @@ def once(github: ReviewGitHub, model: ReviewModel, settings: ReviewSettings, sta
     return failed
 
 
-def run(github: ReviewGitHub, model: ReviewModel, settings: ReviewSettings, state: ReviewState, log: Callable[[str], None]) -> int:
+def run(
+    github: ReviewGitHub, model: ReviewModel, settings: ReviewSettings, state: ReviewState, log: Callable[[str], None]
+) -> int:
     """Poll until SIGTERM/SIGINT; a signal stops the loop between pull requests, never mid-post."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -74,7 +74,9 @@ class Reviewer:
     def fixed_tokens(self, title: str, body: str) -> int:
         return chunking.estimate_tokens(self.system) + chunking.estimate_tokens(self.envelope(title, body, [])) + 64
 
-    def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any] | None, result: PartResult) -> tuple[str, str]:
+    def _ask(
+        self, messages: list[dict[str, str]], schema: dict[str, Any] | None, result: PartResult
+    ) -> tuple[str, str]:
         """One chat request: (content, failure reason or ""); marks `result` when the server cut the prompt."""
         options = {
             "num_ctx": self.num_ctx,

@@ -34,10 +34,14 @@ class ReviewSettings:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def from_inventory(inventory: Inventory, state_file: str | None = None, ollama_url: str | None = None) -> ReviewSettings:
+def from_inventory(
+    inventory: Inventory, state_file: str | None = None, ollama_url: str | None = None
+) -> ReviewSettings:
     policy = inventory.review
     if policy is None:
-        raise SettingsError(f"{inventory.path}: review: is missing; add review.node and review.model (see examples/studio.yml)")
+        raise SettingsError(
+            f"{inventory.path}: review: is missing; add review.node and review.model (see examples/studio.yml)"
+        )
     node = inventory.node(policy.node)
     names = policy.repos or inventory.repos
     repos = tuple(name if "/" in name else f"{inventory.owner}/{name}" for name in names)

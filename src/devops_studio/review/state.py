@@ -33,7 +33,11 @@ class ReviewState:
                     f"{path}: cannot read the review state ({error}); move it aside to start afresh "
                     "(open pull requests are then reviewed once more)"
                 ) from None
-            if not isinstance(loaded, dict) or loaded.get("version") != VERSION or not isinstance(loaded.get("pulls"), dict):
+            if (
+                not isinstance(loaded, dict)
+                or loaded.get("version") != VERSION
+                or not isinstance(loaded.get("pulls"), dict)
+            ):
                 raise StateError(f"{path}: not a review state file of version {VERSION}; move it aside")
             self.data = loaded
 

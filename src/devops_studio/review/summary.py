@@ -63,7 +63,13 @@ def sensitive_lines(text: dict[str, str], changed: ChangedFiles) -> list[str]:
 
 
 def notice(text: dict[str, str], message: str, changed: ChangedFiles | None, sha: str) -> str:
-    lines = [*header(text), *(sensitive_lines(text, changed) if changed else []), message, "", f"<sub>commit {sha[:7]}</sub>"]
+    lines = [
+        *header(text),
+        *(sensitive_lines(text, changed) if changed else []),
+        message,
+        "",
+        f"<sub>commit {sha[:7]}</sub>",
+    ]
     return cap_body("\n".join(lines), text["body_cut"])
 
 
