@@ -264,3 +264,40 @@ def test_model_is_told_every_file_once_with_line_numbers(workspace, ollama, revi
     shown = {(p, n) for r in ollama.chat_requests for p, n, _ in envelope_lines(r["body"])}
     assert ("app/main.py", 2) in shown and ("app/util.py", 1) in shown
     assert all(r["body"]["model"] == MODEL for r in ollama.chat_requests)
+
+
+def test_a_slow_answer_fails_that_attempt_only(workspace, github, ollama, review):
+    from .llm_review_support import ChatReply
+
+    workspace.open_pull(BASE, HEAD)
+    ollama.queue_reply(ChatReply(content="{}", delay=3))
+    ollama.queue_reply(content=json.dumps({"summary": "Answered in time on the retry.", "findings": []}))
+    assert review(request_timeout=1)[0] == 0
+    [summary] = summary_comments(github)
+    assert "Answered in time on the retry." in summary["body"] and "could not be reached" not in summary["body"]
+
+
+def test_untrusted_pull_request_waits_with_a_pending_status(workspace, github, ollama, review):
+    pull = workspace.open_pull(BASE, HEAD, head_owner="stranger", association="NONE")
+    review(status_check=True)
+    review(status_check=True)
+    assert [(s["state"], s["sha"]) for s in github.statuses] == [("pending", pull.head_sha)]
+    assert "Waiting for /review" in github.statuses[0]["description"] and ollama.chat_requests == []
+
+
+def test_inventory_review_section_names_the_repositories_and_the_status_check(tmp_path):
+    from devops_studio.inventory import InventoryError, load_inventory
+    from devops_studio.review.settings import from_inventory
+
+    text = (
+        "version: 1\ngithub: {owner: octo, repos: [app, api]}\nmodels: {olmo-3: {family: olmo3, memory_gb: 8}}\n"
+        "nodes:\n  selene: {os: macos, arch: arm64, memory_gb: 64, roles: [review], ollama: {models: [olmo-3]}}\n"
+        "review: {node: selene, model: olmo-3, author_models: [], repos: [api], status_check: true}\n"
+    )
+    (tmp_path / "studio.yml").write_text(text)
+    settings = from_inventory(load_inventory(tmp_path / "studio.yml"), str(tmp_path / "s.json"))
+    assert settings.repos == ("octo/api",) and settings.status_check is True
+    assert settings.ollama_url == "http://127.0.0.1:11434"
+    (tmp_path / "studio.yml").write_text(text.replace("status_check: true", "status_check: maybe"))
+    with pytest.raises(InventoryError, match="review.status_check"):
+        load_inventory(tmp_path / "studio.yml")

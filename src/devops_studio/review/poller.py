@@ -62,7 +62,7 @@ def poll_repo(
                 state.put(repo, number, waiting=head)
             continue
         if settings.status_check:
-            github.set_status(repo, head, "pending", text["status_waiting"] if not trusted and not commands else "…")
+            github.set_status(repo, head, "pending", text["status_running"])
         outcome = pipeline.review_pull(github, model, settings, repo, pull)
         if settings.status_check:
             github.set_status(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from devops_studio.inventory import Inventory
@@ -31,7 +31,6 @@ class ReviewSettings:
     max_output_tokens: int = 1024
     fallback_num_ctx: int = 4096
     request_timeout: float = 600.0
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def from_inventory(

@@ -33,6 +33,7 @@ TEXT = {
         "status_ok": "Reviewed by the local model",
         "status_failed": "The review could not run",
         "status_waiting": "Waiting for /review from a collaborator",
+        "status_running": "The local model is reviewing",
     },
     "ja": {
         "title": "### 🤖 LLM レビュー",
@@ -65,5 +66,6 @@ TEXT = {
         "status_ok": "ローカルモデルがレビューしました",
         "status_failed": "レビューを実行できませんでした",
         "status_waiting": "コラボレーターの /review を待っています",
+        "status_running": "ローカルモデルがレビュー中です",
     },
 }
