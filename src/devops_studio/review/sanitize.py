@@ -3,7 +3,8 @@
 Model text, file names, pull request titles and error messages all come from someone else. Before
 any of it lands in a comment:
 - our markers and every HTML comment are removed (nobody may forge or hide a marker);
-- `<` and `>` are escaped, so no raw HTML, no `<img>`, no `<details>` trick survives;
+- a `<` that could open an HTML tag gets a zero-width joiner after it, so no raw HTML, no `<img>`,
+  no `<details>` trick survives, while code such as `a < b` still reads as written;
 - Markdown images lose their `!` meaning (no tracking pixels, no remote content);
 - `@name` gets a zero-width joiner after the `@`, so nobody is pinged and no team is summoned;
 - a line that would open a code fence is defused, so text cannot swallow what follows it.
@@ -24,6 +25,7 @@ _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
 _IMAGE = re.compile(r"!\[")
 _FENCE_LINE = re.compile(r"^([ \t]{0,3})(`{3,}|~{3,})", re.MULTILINE)
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -41,7 +43,7 @@ def safe_text(text: object, limit: int = 4000) -> str:
     """Free text (model output, titles, error messages) made safe to post as Markdown."""
     value = _CONTROL.sub("", str(text))
     value = strip_markers(value)
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = _TAG_START.sub("<" + ZWJ, value)
     value = _IMAGE.sub("!\\[", value)
     value = _FENCE_LINE.sub(lambda m: m.group(1) + ZWJ + m.group(2), value)
     value = _no_pings(value).strip()
