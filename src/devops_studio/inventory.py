@@ -125,6 +125,8 @@ class ReviewPolicy:
     model: str
     author_models: tuple[str, ...]
     language: str
+    repos: tuple[str, ...] = ()  # repositories the review node reviews (default: github.repos)
+    status_check: bool = False  # post the commit status `llm-review`
 
 
 @dataclass(frozen=True)
@@ -632,7 +634,9 @@ def _review(
     if spec is None:
         return None
     path = "review"
-    check.keys(spec, path, ("node", "model", "author_models", "language"))
+    check.keys(spec, path, ("node", "model", "author_models", "language", "repos", "status_check"))
+    review_repos = check.string_list(spec, "repos", path, pattern=REPO_RE, hint="repository names, no owner")
+    status_check = check.value(spec, "status_check", path, bool, default=False)
     node = check.value(spec, "node", path, str, required=True, hint="the node that runs reviews")
     model = check.value(spec, "model", path, str, required=True, hint="the model that reviews")
     authors = check.string_list(spec, "author_models", path, required=True)
@@ -671,7 +675,7 @@ def _review(
             )
     if node is None or model is None:
         return None
-    policy = ReviewPolicy(node, model, tuple(authors), language or "ja")
+    policy = ReviewPolicy(node, model, tuple(authors), language or "ja", tuple(review_repos), bool(status_check))
     for message in review_policy_violations(policy, models, profiles):
         check.add(check.line_of(spec, "model"), "review.model", message)
     return policy

@@ -5,9 +5,23 @@ with a `done`/`success` object, errors as `{"error": "..."}` with the status cod
 uses (400 bad request, 404 model not found), and errors sent *after* a 200 in the middle of a
 stream (as `/api/pull` does when a download breaks).
 
-It also imitates the behaviour that bites real clients:
-- a prompt longer than the model's `num_ctx` is cut silently; the only trace is
-  `prompt_eval_count`, which never exceeds `num_ctx` (so callers must compare it);
+It also imitates the behaviour that bites real clients, following a NAMED server version
+(`OllamaServer(version=...)`), as read in ollama/ollama's source:
+- a prompt longer than the model's `num_ctx` is cut silently; the only trace is `prompt_eval_count`:
+  * up to 0.29.x (`runner/ollamarunner/runner.go`, `NewSequence`, e.g. tag v0.12.6): the first
+    `num_keep` tokens and the tail are kept, `num_ctx` tokens in all, so the count equals num_ctx;
+  * 0.30.0 to 0.30.10 (`llm/llama_server.go`, `completionPromptForRequest`, tag v0.30.10): cut to
+    num_ctx - 1;
+  * since 0.30.11 (same function with `contextShiftPromptLimit`, tags v0.30.11 to v0.32.15): cut
+    to `num_ctx - max((num_ctx - keep) / 2, 1)`, about half the window, keep = num_keep (default 4)
+    plus one when the tokenizer adds BOS (`Model.adds_bos`);
+  * since 0.30.0 a model without context shift (`Model.context_shift = False`) answers 400 "the
+    prompt is longer than the context length ..." instead;
+  before any of that, `server/prompt.go` (`chatPrompt`) drops whole older messages (never system
+  messages, never the last one) while the rendered chat is longer than num_ctx;
+- `prompt_eval_count` counts the cached prefix too (0.12: `numPromptInputs` is set before the cache
+  is used; 0.30+: `cache_n + prompt_n`), so a cache hit never makes it smaller;
+- there is no `/api/tokenize` in these versions (404);
 - thinking models can answer with an empty `content`, a `thinking` field and
   `done_reason: "length"`.
 
@@ -39,7 +53,9 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-VERSION = "0.12.6"
+VERSION = "0.12.6"  # the default named version; CURRENT_VERSION is the newer behaviour
+CURRENT_VERSION = "0.32.15"
+DEFAULT_NUM_KEEP = 4  # api/types.go DefaultOptions
 DEFAULT_NUM_CTX = 4096
 # Tokens the real server adds around each chat message (role markers of the chat template).
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -55,6 +71,23 @@ def count_tokens(text: str) -> int:
 def prompt_tokens(messages: Iterable[dict[str, Any]]) -> int:
     """Tokens the server evaluates for a chat: every message plus its template overhead."""
     return sum(count_tokens(str(m.get("content", ""))) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("-", 1)[0].split("."))
+
+
+def cut_length(version: str, tokens: int, num_ctx: int, num_keep: int, adds_bos: bool) -> int:
+    """How many tokens of a `tokens`-long prompt the named server version evaluates."""
+    if version_tuple(version) < (0, 30, 0):
+        return tokens if tokens <= num_ctx else num_ctx
+    if tokens <= num_ctx - 1:
+        return tokens
+    if version_tuple(version) < (0, 30, 11):
+        return num_ctx - 1
+    keep = min(num_keep + (1 if adds_bos else 0), num_ctx - 1)
+    keep = max(0, min(keep, num_ctx - 1))
+    return num_ctx - max((num_ctx - keep) // 2, 1)
 
 
 def normalise_name(name: str) -> str:
@@ -86,6 +119,8 @@ class Model:
     size: int = 4_920_753_328
     parent_model: str = ""
     modified_at: str = field(default_factory=_now)
+    adds_bos: bool = True  # the tokenizer adds a BOS token (counts towards num_keep since 0.30.11)
+    context_shift: bool = True  # since 0.30.0 a model without it refuses an over-long prompt
 
     @property
     def digest(self) -> str:
@@ -165,8 +200,8 @@ class OllamaServer:
         self.default_reply: ReplySource | None = None
         # Tokenizers differ between models; tests may swap in a harsher one than `count_tokens`.
         self.tokenizer: Callable[[str], int] = count_tokens
-        # Like the real server, a prompt that starts with the messages of the model's previous prompt
-        # reuses them from the cache: prompt_eval_count then counts only the new tokens.
+        # A prompt that starts with the messages of the model's previous prompt reuses them from the
+        # cache; recorded as `cached_tokens`. prompt_eval_count still counts them, as the server does.
         self.prompt_cache = True
         self._last_messages: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[dict[str, Any]] = []
@@ -563,8 +598,25 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         num_ctx = state.num_ctx_for(model, options)
-        wanted = sum(state.tokenizer(str(m.get("content", ""))) + MESSAGE_OVERHEAD_TOKENS for m in messages)
-        evaluated = min(wanted, num_ctx)  # the real server cuts the prompt silently
+        num_keep = int(options.get("num_keep", DEFAULT_NUM_KEEP))
+        # server/prompt.go chatPrompt: drop older non-system messages while the chat does not fit.
+        kept = list(messages)
+        if body.get("truncate", True) is not False:
+            for start in range(len(messages)):
+                system = [m for m in messages[:start] if m.get("role") == "system"]
+                kept = system + list(messages[start:])
+                if sum(state.tokenizer(str(m.get("content", ""))) + MESSAGE_OVERHEAD_TOKENS for m in kept) <= num_ctx:
+                    break
+        wanted = sum(state.tokenizer(str(m.get("content", ""))) + MESSAGE_OVERHEAD_TOKENS for m in kept)
+        if wanted > num_ctx - 1 and version_tuple(state.version) >= (0, 30, 0) and not model.context_shift:
+            self._record.update(num_ctx=num_ctx, prompt_tokens=wanted, truncated=True, cached_tokens=0)
+            self._error(
+                400,
+                "the prompt is longer than the context length currently available to the model; shorten the "
+                "prompt, adjust the context length in settings, or use a model with a longer context length",
+            )
+            return
+        evaluated = cut_length(state.version, wanted, num_ctx, num_keep, model.adds_bos)
         cached = 0
         if state.prompt_cache:
             with state._lock:
@@ -575,7 +627,13 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 cached += state.tokenizer(str(new.get("content", ""))) + MESSAGE_OVERHEAD_TOKENS
             cached = min(cached, evaluated - 1) if evaluated else 0
-        self._record.update(num_ctx=num_ctx, prompt_tokens=wanted, truncated=wanted > num_ctx, cached_tokens=cached)
+        self._record.update(
+            num_ctx=num_ctx,
+            prompt_tokens=wanted,
+            truncated=evaluated < wanted or len(kept) < len(messages),
+            cached_tokens=cached,
+            dropped_messages=len(messages) - len(kept),
+        )
 
         reply = state.next_reply(body)
         if reply.delay:
@@ -596,7 +654,7 @@ class _Handler(BaseHTTPRequestHandler):
             "done": True,
             "total_duration": 1_200_000_000,
             "load_duration": 50_000_000,
-            "prompt_eval_count": evaluated - cached,
+            "prompt_eval_count": evaluated,  # cached tokens included (see the module docstring)
             "prompt_eval_duration": 300_000_000,
             "eval_count": eval_count,
             "eval_duration": 850_000_000,

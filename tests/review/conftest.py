@@ -1,26 +1,16 @@
-"""Fixtures for the LLM review: both API test servers, real git repos and the script as a subprocess."""
+"""Fixtures of the reviewer tests: both API test servers, a git repo for diffs, the reviewer in-process."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from .llm_review_support import (
-    BOT,
-    MODEL,
-    OWNER,
-    REPO,
-    RUNNER_SECRET,
-    SCRIPT,
-    TOKEN,
-    OllamaServer,
-    PullRequest,
-    ReviewGitHub,
-    Workspace,
-)
+from devops_studio.review import poller
+from devops_studio.review.github import ReviewGitHub as ReviewClient
+from devops_studio.review.model import ReviewModel
+from devops_studio.review.settings import ReviewSettings
+from devops_studio.review.state import ReviewState
+
+from .llm_review_support import BOT, FULL, MODEL, OWNER, REPO, TOKEN, OllamaServer, ReviewGitHub, Workspace
 
 
 @pytest.fixture
@@ -28,6 +18,7 @@ def github():
     server = ReviewGitHub()
     server.add_token(TOKEN, login=BOT)
     server.add_token("ghp_human", login="alice")
+    server.permissions.update({"alice": "write", "mallory": "read"})
     with server:
         server.add_repo(OWNER, REPO)
         yield server
@@ -46,33 +37,23 @@ def workspace(tmp_path, github):
 
 
 @pytest.fixture
-def run_review(github, ollama, tmp_path):
-    def run(pull: PullRequest, **overrides: str) -> subprocess.CompletedProcess:
-        env = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(tmp_path),
-            "GITHUB_TOKEN": TOKEN,
-            "GITHUB_API_URL": github.url,
-            "GITHUB_REPOSITORY": f"{OWNER}/{REPO}",
-            "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary.md"),
-            "PR_NUMBER": str(pull.number),
-            "BASE_SHA": pull.base_sha,
-            "HEAD_SHA": pull.head_sha,
-            "REPO_DIR": str(pull.repo_dir),
-            "OLLAMA_URL": ollama.url,
-            "REVIEW_MODEL": MODEL,
-            "REVIEW_LANGUAGE": "en",
-            "REVIEW_BLOCKING": "false",
-            "DEPLOY_SSH_KEY": RUNNER_SECRET,
-        }
-        env.update(overrides)
-        return subprocess.run(
-            [sys.executable, str(SCRIPT)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=pull.repo_dir,
+def review(github, ollama, tmp_path):
+    """One pass of the reviewer (`devops-studio review once`) with settings overridden per call."""
+    logs: list[str] = []
+
+    def run(**overrides):
+        settings = ReviewSettings(
+            repos=(FULL,),
+            model=overrides.pop("model", MODEL),
+            language=overrides.pop("language", "en"),
+            ollama_url=overrides.pop("ollama_url", ollama.url),
+            api_url=github.url,
+            state_file=tmp_path / "state" / "review-state.json",
+            **overrides,
         )
+        client = ReviewClient(TOKEN, github.url)
+        model = ReviewModel(settings.ollama_url, settings.model, settings.request_timeout)
+        failed = poller.once(client, model, settings, ReviewState(settings.state_file), logs.append)
+        return failed, logs
 
     return run

@@ -1,4 +1,4 @@
-"""Helpers of the LLM review tests: both API test servers, real git repos, scripted model answers.
+"""Helpers of the review tests: both API test servers, real git repos for the diffs, scripted answers.
 
 A module with its own name (not conftest) so test files import it unambiguously."""
 
@@ -13,77 +13,136 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "template" / ".github" / "scripts" / "[% if llm_review %]llm_review.py[% endif %]"
 sys.path.insert(0, str(ROOT / "tests" / "fakes"))
 
-from github_api import FakeGitHub, parse_diff  # noqa: E402,F401 - parse_diff re-exported for the tests
+from github_api import REPO as REPO_ROUTE  # noqa: E402
+from github_api import ApiError, FakeGitHub, Request, Response, parse_diff  # noqa: E402,F401
 from ollama_api import ChatReply, OllamaServer, count_tokens  # noqa: E402,F401 - re-exported for the tests
 
+from devops_studio.review.markers import SUMMARY_MARKER  # noqa: E402,F401
+
 TOKEN = "ghs_review_fixture_token_0123456789"
-BOT = "github-actions[bot]"
+BOT = "selene-reviewer"
 OWNER, REPO = "octo", "app"
+FULL = f"{OWNER}/{REPO}"
 MODEL = "qwen3:14b"
-SUMMARY_MARKER = "<!-- devops-studio:llm-review:summary -->"
-# A secret the runner has in its environment; it must never reach the model.
-RUNNER_SECRET = "s3cr3t-deploy-value-that-must-not-leak"
+BODY_LIMIT = 65_536
 
 
 class ReviewGitHub(FakeGitHub):
-    """GitHub as the review sees it, also recording the event of every review submitted.
+    """GitHub as the reviewer sees it: commit statuses, collaborator permissions, body limits.
 
-    The base server already answers 422 "Pull request review thread line must be part of the diff"
-    for an inline comment outside the diff once a diff is set. The recorded events let tests check
-    that the bot only ever comments (never APPROVE or REQUEST_CHANGES), whatever the model says.
+    Follows GitHub's REST docs: `POST /repos/{o}/{r}/statuses/{sha}` (state error|failure|pending|
+    success, context, description), `GET /repos/{o}/{r}/collaborators/{user}/permission` (404 for a
+    user who is no collaborator), and 422 for a comment or review body over 65,536 characters.
     """
 
-    def create_review(self, req):  # type: ignore[override]
+    ROUTES = FakeGitHub.ROUTES + [
+        ("POST", REPO_ROUTE + r"/statuses/(?P<sha>[0-9a-f]{40})", "create_status"),
+        ("GET", REPO_ROUTE + r"/collaborators/(?P<user>[^/]+)/permission", "get_permission"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statuses: list[dict] = []
+        self.permissions: dict[str, str] = {}
+        self.review_events: list = []
+
+    @staticmethod
+    def _check_body(req: Request, name: str = "body") -> None:
         body = req.body if isinstance(req.body, dict) else {}
-        self.review_events = getattr(self, "review_events", []) + [body.get("event")]
+        if isinstance(body.get(name), str) and len(body[name]) > BODY_LIMIT:
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "IssueComment",
+                        "code": "custom",
+                        "field": name,
+                        "message": "body is too long (maximum is 65536 characters)",
+                    }
+                ],
+            )
+
+    def create_issue_comment(self, req):  # type: ignore[override]
+        self._check_body(req)
+        return super().create_issue_comment(req)
+
+    def update_issue_comment(self, req):  # type: ignore[override]
+        self._check_body(req)
+        return super().update_issue_comment(req)
+
+    def create_review(self, req):  # type: ignore[override]
+        self._check_body(req)
+        body = req.body if isinstance(req.body, dict) else {}
+        self.review_events.append(body.get("event"))
         return super().create_review(req)
+
+    def create_status(self, req: Request) -> Response:
+        self.require_repo(req)
+        body = req.body if isinstance(req.body, dict) else {}
+        if body.get("state") not in ("error", "failure", "pending", "success"):
+            raise ApiError(
+                422, "Validation Failed", errors=[{"resource": "Status", "field": "state", "code": "invalid"}]
+            )
+        status = {"sha": req.params["sha"], "creator": {"login": req.login}, **body}
+        self.statuses.append(status)
+        return Response(201, status)
+
+    def get_permission(self, req: Request) -> Response:
+        self.require_repo(req)
+        permission = self.permissions.get(req.params["user"])
+        if permission is None:
+            raise ApiError(404, f"{req.params['user']} is not a user")
+        return Response(200, {"permission": permission, "user": {"login": req.params["user"]}})
+
+    def comment(self, number: int, login: str, body: str) -> int:
+        with self.lock:
+            comment_id = self.next_id()
+            self.comments[comment_id] = {
+                "id": comment_id,
+                "body": body,
+                "user": {"login": login},
+                "_repo": FULL,
+                "_number": number,
+            }
+        return comment_id
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {
-        "GIT_AUTHOR_NAME": "Dev",
-        "GIT_AUTHOR_EMAIL": "dev@example.com",
-        "GIT_COMMITTER_NAME": "Dev",
-        "GIT_COMMITTER_EMAIL": "dev@example.com",
-        "PATH": os.environ["PATH"],
-        "HOME": str(cwd),
-    }
+    env = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com", "GIT_COMMITTER_NAME": "Dev",
+           "GIT_COMMITTER_EMAIL": "dev@example.com", "PATH": os.environ["PATH"], "HOME": str(cwd)}  # fmt: skip
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
 
 
 @dataclass
 class PullRequest:
-    repo_dir: Path
     number: int
     base_sha: str
     head_sha: str
 
 
 class Workspace:
-    """A real git repository with a `main` base and a `feature` head, published as a PR on the fake."""
+    """A real git repository whose `main`...`feature` diff is published on the fake as a pull request.
+
+    git only makes the diff the fake serves (as GitHub would); the reviewer never sees this folder."""
 
     def __init__(self, root: Path, github: ReviewGitHub) -> None:
         self.dir = root / "repo"
         self.dir.mkdir()
         self.github = github
         git(self.dir, "init", "-q", "-b", "main")
-        git(self.dir, "config", "commit.gpgsign", "false")
 
     def write(self, files: dict[str, str | bytes]) -> None:
         for name, content in files.items():
             path = self.dir / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
+            path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
 
     def commit(self, message: str) -> str:
         git(self.dir, "add", "-A")
-        git(self.dir, "commit", "-q", "-m", message)
+        git(self.dir, "-c", "commit.gpgsign=false", "commit", "-q", "-m", message)
         return git(self.dir, "rev-parse", "HEAD").strip()
 
     def open_pull(
@@ -94,6 +153,8 @@ class Workspace:
         title: str = "Add a feature",
         body: str = "Adds a feature.",
         head_owner: str = OWNER,
+        association: str = "OWNER",
+        draft: bool = False,
     ) -> PullRequest:
         self.write(base_files)
         base_sha = self.commit("base")
@@ -101,47 +162,41 @@ class Workspace:
         self.write(head_files)
         head_sha = self.commit("feature")
         head = f"{head_owner}:feature" if head_owner != OWNER else "feature"
-        pr = self.github.add_pull(OWNER, REPO, head=head, base="main", title=title, body=body)
+        pr = self.github.add_pull(OWNER, REPO, head=head, base="main", title=title, body=body, draft=draft)
+        with self.github.lock:
+            self.github.pulls[FULL][pr["number"]]["author_association"] = association
         self._sync(pr["number"], base_sha, head_sha)
-        return PullRequest(self.dir, pr["number"], base_sha, head_sha)
+        return PullRequest(pr["number"], base_sha, head_sha)
 
     def push(self, pull: PullRequest, files: dict) -> PullRequest:
         self.write(files)
         head_sha = self.commit("more")
         self._sync(pull.number, pull.base_sha, head_sha)
-        return PullRequest(self.dir, pull.number, pull.base_sha, head_sha)
+        return PullRequest(pull.number, pull.base_sha, head_sha)
 
     def _sync(self, number: int, base_sha: str, head_sha: str) -> None:
         with self.github.lock:
-            pr = self.github.pulls[f"{OWNER}/{REPO}"][number]
+            pr = self.github.pulls[FULL][number]
             pr["base"]["sha"], pr["head"]["sha"] = base_sha, head_sha
-        # As GitHub shows it: file names unquoted, renames detected.
         diff = git(self.dir, "-c", "core.quotepath=false", "diff", "--find-renames", f"{base_sha}...{head_sha}")
         self.github.set_pull_diff(OWNER, REPO, number, diff)
 
 
-# ---- helpers for assertions and scripted model answers
-
-
 def summary_comments(github: FakeGitHub) -> list[dict]:
-    return [c for c in github.comments.values() if SUMMARY_MARKER in c["body"]]
+    return [c for c in github.comments.values() if SUMMARY_MARKER in c["body"] and c["user"]["login"] == BOT]
 
 
-def reviews(github: FakeGitHub, number: int = 1) -> list[dict]:
-    return github.reviews.get((f"{OWNER}/{REPO}", number), [])
+def reviews(github: FakeGitHub, number: int = 1, login: str = BOT) -> list[dict]:
+    return [r for r in github.reviews.get((FULL, number), []) if r["user"]["login"] == login]
 
 
 def envelope_lines(body: dict) -> list[tuple[str, int, str]]:
     """(path, new line number, mark) of every diff line the model was shown in a chat request."""
-    text = body["messages"][-1]["content"] if body["messages"][-1]["role"] == "user" else ""
-    for message in body["messages"]:
-        if message["role"] == "user" and "### File:" in message["content"]:
-            text = message["content"]
-            break
+    text = next((m["content"] for m in body["messages"] if m["role"] == "user" and "### File:" in m["content"]), "")
     found, path = [], None
     for line in text.splitlines():
         if line.startswith("### File: "):
-            path = line[len("### File: ") :].split(" (renamed", 1)[0]
+            path = re.split(r" \(renamed| \[CI/CD", line[len("### File: ") :], maxsplit=1)[0]
             continue
         match = re.match(r"^\s*(\d+) ([+ ]) ", line)
         if match and path:
