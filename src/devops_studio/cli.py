@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "devops_studio.commands.node",
     "devops_studio.commands.doctor",
     "devops_studio.commands.fleet",
+    "devops_studio.commands.repo",
 ]
 
 
