@@ -69,7 +69,14 @@ def read_answers(client: Client, repo: str, ref: str) -> dict[str, Any] | None:
     return answers if isinstance(answers, dict) else {}
 
 
-def read_facts(
+def read_facts(client: Client, repo: str, **options: Any) -> RepoFacts:
+    try:
+        return _read_facts(client, repo, **options)
+    except GitHubError as error:
+        raise explain(error, repo) from None
+
+
+def _read_facts(
     client: Client,
     repo: str,
     *,
