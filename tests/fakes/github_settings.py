@@ -134,7 +134,8 @@ class SettingsGitHub(FakeGitHub):
             "html_url": f"https://github.com/{login}", "followers_url": f"{base}/followers",
             "following_url": f"{base}/following{{/other_user}}", "gists_url": f"{base}/gists{{/gist_id}}",
             "starred_url": f"{base}/starred{{/owner}}{{/repo}}", "subscriptions_url": f"{base}/subscriptions",
-            "organizations_url": f"{base}/orgs", "repos_url": f"{base}/repos", "events_url": f"{base}/events{{/privacy}}",
+            "organizations_url": f"{base}/orgs", "repos_url": f"{base}/repos",
+            "events_url": f"{base}/events{{/privacy}}",
             "received_events_url": f"{base}/received_events", "site_admin": False,
         }
 

@@ -10,7 +10,7 @@ from devops_studio.cli import main
 from tests.fakes.github_settings import SettingsGitHub
 
 TOKEN = "ghp_reposetup"
-ANSWERS = "_src_path: gh:example/devops-studio\napp_name: app\ndeploy_trigger: {trigger}\ne2e: {e2e}\nllm_review: true\n"
+ANSWERS = "_src_path: gh:example/devops-studio\napp_name: app\ndeploy_trigger: {trigger}\ne2e: {e2e}\n"
 
 
 @pytest.fixture
@@ -46,7 +46,8 @@ def test_dry_run_prints_the_plan_for_a_new_repo_and_sends_only_gets(gh, capsys):
     assert code == 0
     assert "octo/app:" in out and "to change" in out
     for expected in (
-        'fork pull request approval · approval_policy: "first_time_contributors" -> "all_external_contributors"  CRITICAL',
+        'fork pull request approval · approval_policy: "first_time_contributors" -> '
+        '"all_external_contributors"  CRITICAL',
         'actions permissions · allowed_actions: "all" -> "selected"',
         "actions permissions · sha_pinning_required: false -> true",
         'workflow token · default_workflow_permissions: "write" -> "read"',

@@ -44,7 +44,7 @@ def explain(error: GitHubError, repo: str) -> SetupError:
     if error.status == 403:
         return SetupError(f"{error}. {ADMIN_FIX.format(repo=repo)}")
     if error.status == 404:
-        return SetupError(f"{error}. Fix: check that {repo} exists and that the token can see it ({repo} in studio.yml)")
+        return SetupError(f"{error}. Fix: check that {repo} exists and that the token can see it")
     return SetupError(str(error))
 
 
@@ -118,8 +118,12 @@ def _fields(setting: str, current: dict[str, Any] | None, desired: dict[str, Any
     return changes
 
 
+def _write(client: Client, method: str, path: str, body: Any) -> Callable[[], None]:
+    return lambda: client.request(method, path, body)
+
+
 def _put(client: Client, path: str, body: Any) -> Callable[[], None]:
-    return lambda: client.request("PUT", path, body)
+    return _write(client, "PUT", path, body)
 
 
 def _normal_rules(rules: list[dict[str, Any]]) -> dict[str, Any]:
@@ -138,9 +142,9 @@ def _ruleset_changes(client: Client, repo: str, desired: Desired) -> list[Change
         summary = existing.get(name)
         current = client.request("GET", f"/repos/{repo}/rulesets/{summary['id']}") if summary else None
         if current is None:
-            apply = (lambda b=body: client.request("POST", f"/repos/{repo}/rulesets", b))
+            apply = _write(client, "POST", f"/repos/{repo}/rulesets", body)
         else:
-            apply = _put(client, f"/repos/{repo}/rulesets/{current['id']}", body)
+            apply = _write(client, "PUT", f"/repos/{repo}/rulesets/{current['id']}", body)
         setting = f"ruleset {name!r}"
         if current is None:
             changes.append(Change(setting, "ruleset", None, "create", apply=apply))
