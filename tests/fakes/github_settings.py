@@ -114,11 +114,23 @@ class SettingsGitHub(FakeGitHub):
         url = f"{self.url}/repos/{full}/contents/{path}"
         html = f"https://github.com/{full}/blob/main/{path}"
         git = f"{self.url}/repos/{full}/git/blobs/0"
-        return Response(200, {
-            "type": "file", "encoding": "base64", "size": len(raw), "name": path.rsplit("/", 1)[-1], "path": path,
-            "content": base64.b64encode(raw).decode(), "sha": "0" * 40, "url": url, "git_url": git,
-            "html_url": html, "download_url": None, "_links": {"git": git, "html": html, "self": url},
-        })
+        return Response(
+            200,
+            {
+                "type": "file",
+                "encoding": "base64",
+                "size": len(raw),
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "content": base64.b64encode(raw).decode(),
+                "sha": "0" * 40,
+                "url": url,
+                "git_url": git,
+                "html_url": html,
+                "download_url": None,
+                "_links": {"git": git, "html": html, "self": url},
+            },
+        )
 
     def get_user_by_login(self, req: Request) -> Response:
         login = req.params["login"]
@@ -129,14 +141,24 @@ class SettingsGitHub(FakeGitHub):
     def _simple_user(self, login: str) -> dict[str, Any]:
         base = f"{self.url}/users/{login}"
         return {
-            "login": login, "id": self.users[login], "node_id": f"U_{self.users[login]}", "type": "User",
-            "avatar_url": "https://avatars.githubusercontent.com/u/1", "gravatar_id": "", "url": base,
-            "html_url": f"https://github.com/{login}", "followers_url": f"{base}/followers",
-            "following_url": f"{base}/following{{/other_user}}", "gists_url": f"{base}/gists{{/gist_id}}",
-            "starred_url": f"{base}/starred{{/owner}}{{/repo}}", "subscriptions_url": f"{base}/subscriptions",
-            "organizations_url": f"{base}/orgs", "repos_url": f"{base}/repos",
+            "login": login,
+            "id": self.users[login],
+            "node_id": f"U_{self.users[login]}",
+            "type": "User",
+            "avatar_url": "https://avatars.githubusercontent.com/u/1",
+            "gravatar_id": "",
+            "url": base,
+            "html_url": f"https://github.com/{login}",
+            "followers_url": f"{base}/followers",
+            "following_url": f"{base}/following{{/other_user}}",
+            "gists_url": f"{base}/gists{{/gist_id}}",
+            "starred_url": f"{base}/starred{{/owner}}{{/repo}}",
+            "subscriptions_url": f"{base}/subscriptions",
+            "organizations_url": f"{base}/orgs",
+            "repos_url": f"{base}/repos",
             "events_url": f"{base}/events{{/privacy}}",
-            "received_events_url": f"{base}/received_events", "site_admin": False,
+            "received_events_url": f"{base}/received_events",
+            "site_admin": False,
         }
 
     # ---- Actions permissions
@@ -215,17 +237,25 @@ class SettingsGitHub(FakeGitHub):
     def _environment_json(self, full: str, env: dict[str, Any]) -> dict[str, Any]:
         rules = []
         if env["reviewers"]:
-            rules.append({
-                "id": env["id"] + 1, "node_id": f"GA_{env['id']}", "type": "required_reviewers",
-                "prevent_self_review": False,
-                "reviewers": [{"type": "User", "reviewer": self._simple_user(login)} for login in env["reviewers"]],
-            })
+            rules.append(
+                {
+                    "id": env["id"] + 1,
+                    "node_id": f"GA_{env['id']}",
+                    "type": "required_reviewers",
+                    "prevent_self_review": False,
+                    "reviewers": [{"type": "User", "reviewer": self._simple_user(login)} for login in env["reviewers"]],
+                }
+            )
         rules.append({"id": env["id"] + 2, "node_id": f"GB_{env['id']}", "type": "branch_policy"})
         return {
-            "id": env["id"], "node_id": f"EN_{env['id']}", "name": env["name"],
+            "id": env["id"],
+            "node_id": f"EN_{env['id']}",
+            "name": env["name"],
             "url": f"{self.url}/repos/{full}/environments/{env['name']}",
             "html_url": f"https://github.com/{full}/deployments/activity_log?environments_filter={env['name']}",
-            "created_at": env["created_at"], "updated_at": env["created_at"], "protection_rules": rules,
+            "created_at": env["created_at"],
+            "updated_at": env["created_at"],
+            "protection_rules": rules,
             "deployment_branch_policy": env["policy"],
         }
 
@@ -237,24 +267,47 @@ class SettingsGitHub(FakeGitHub):
         body = req.body if isinstance(req.body, dict) else {}
         reviewers = body.get("reviewers") or []
         if len(reviewers) > MAX_ENV_REVIEWERS:
-            raise ApiError(422, "Validation Failed", errors=[{
-                "resource": "Environment", "field": "reviewers", "code": "invalid",
-                "message": f"reviewers may list at most {MAX_ENV_REVIEWERS} users or teams"}], docs=ENV_DOCS)
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "Environment",
+                        "field": "reviewers",
+                        "code": "invalid",
+                        "message": f"reviewers may list at most {MAX_ENV_REVIEWERS} users or teams",
+                    }
+                ],
+                docs=ENV_DOCS,
+            )
         by_id = {uid: login for login, uid in self.users.items()}
         unknown = [r for r in reviewers if r.get("type") != "User" or r.get("id") not in by_id]
         if unknown:
-            raise ApiError(422, "Validation Failed", errors=[{
-                "resource": "Environment", "field": "reviewers", "code": "invalid"}], docs=ENV_DOCS)
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Environment", "field": "reviewers", "code": "invalid"}],
+                docs=ENV_DOCS,
+            )
         policy = body.get("deployment_branch_policy")
         if policy is not None and (policy.get("protected_branches") and policy.get("custom_branch_policies")):
-            raise ApiError(422, "Validation Failed", errors=[{
-                "resource": "Environment", "field": "deployment_branch_policy", "code": "invalid"}], docs=ENV_DOCS)
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Environment", "field": "deployment_branch_policy", "code": "invalid"}],
+                docs=ENV_DOCS,
+            )
         name = req.params["env"]
         env = state["environments"].get(name)
         if env is None:
             env = state["environments"][name] = {
-                "id": self.next_id() * 10, "name": name, "created_at": "2026-01-01T00:00:00Z",
-                "reviewers": [], "policy": None, "branch_policies": {}}
+                "id": self.next_id() * 10,
+                "name": name,
+                "created_at": "2026-01-01T00:00:00Z",
+                "reviewers": [],
+                "policy": None,
+                "branch_policies": {},
+            }
         env["reviewers"] = [by_id[r["id"]] for r in reviewers]
         env["policy"] = policy
         if not policy or not policy.get("custom_branch_policies"):
@@ -292,23 +345,41 @@ class SettingsGitHub(FakeGitHub):
     # ---- rulesets
     def _ruleset_json(self, full: str, ruleset: dict[str, Any], *, summary: bool = False) -> dict[str, Any]:
         shown = {
-            "id": ruleset["id"], "name": ruleset["name"], "target": ruleset["target"], "source_type": "Repository",
-            "source": full, "enforcement": ruleset["enforcement"], "node_id": f"RRS_{ruleset['id']}",
-            "_links": {"self": {"href": f"{self.url}/repos/{full}/rulesets/{ruleset['id']}"},
-                       "html": {"href": f"https://github.com/{full}/rules/{ruleset['id']}"}},
-            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "id": ruleset["id"],
+            "name": ruleset["name"],
+            "target": ruleset["target"],
+            "source_type": "Repository",
+            "source": full,
+            "enforcement": ruleset["enforcement"],
+            "node_id": f"RRS_{ruleset['id']}",
+            "_links": {
+                "self": {"href": f"{self.url}/repos/{full}/rulesets/{ruleset['id']}"},
+                "html": {"href": f"https://github.com/{full}/rules/{ruleset['id']}"},
+            },
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
         }
         if not summary:  # the list shows no rules, conditions or bypass actors: GET the ruleset for those
-            shown.update({"bypass_actors": copy.deepcopy(ruleset["bypass_actors"]),
-                          "current_user_can_bypass": "never", "conditions": copy.deepcopy(ruleset["conditions"]),
-                          "rules": copy.deepcopy(ruleset["rules"])})
+            shown.update(
+                {
+                    "bypass_actors": copy.deepcopy(ruleset["bypass_actors"]),
+                    "current_user_can_bypass": "never",
+                    "conditions": copy.deepcopy(ruleset["conditions"]),
+                    "rules": copy.deepcopy(ruleset["rules"]),
+                }
+            )
         return shown
 
     def _ruleset_body(self, req: Request, existing: dict[str, Any] | None) -> dict[str, Any]:
         body = req.body if isinstance(req.body, dict) else {}
-        merged = {**(existing or {"target": "branch", "bypass_actors": [], "conditions": None, "rules": []}),
-                  **{k: v for k, v in body.items() if k in ("name", "target", "enforcement", "bypass_actors",
-                                                            "conditions", "rules")}}
+        merged = {
+            **(existing or {"target": "branch", "bypass_actors": [], "conditions": None, "rules": []}),
+            **{
+                k: v
+                for k, v in body.items()
+                if k in ("name", "target", "enforcement", "bypass_actors", "conditions", "rules")
+            },
+        }
         for name in ("name", "enforcement"):
             if not merged.get(name):
                 raise validation_failed("Ruleset", name, docs=RULES_DOCS)

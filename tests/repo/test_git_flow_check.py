@@ -19,8 +19,19 @@ def git_flow_job(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     stack = request.param
     dest = tmp_path_factory.mktemp(f"gitflow-{stack}") / "app"
     data = ["stack=" + stack, "app_name=demo", "domain=demo.example.org", "ci_runner=self-hosted"]
-    assert main(["new", str(dest), "--defaults", "--template", str(REPO_ROOT),
-                 *[arg for item in data for arg in ("--data", item)]]) == 0
+    assert (
+        main(
+            [
+                "new",
+                str(dest),
+                "--defaults",
+                "--template",
+                str(REPO_ROOT),
+                *[arg for item in data for arg in ("--data", item)],
+            ]
+        )
+        == 0
+    )
     workflow = YAML(typ="safe").load((dest / f".github/workflows/ci-{stack}.yml").read_text())
     jobs = [job for job in workflow["jobs"].values() if job.get("name") == GIT_FLOW_CHECK]
     assert len(jobs) == 1
@@ -37,12 +48,25 @@ def test_job_runs_on_github_hosted_runner_with_no_token_and_no_checkout(git_flow
 
 @pytest.mark.parametrize(
     ("head", "allowed"),
-    [("release/1.2.0", True), ("hotfix/500-error", True), ("develop", False), ("feature/x", False),
-     ("releases/1.0", False), ("fix/release/1", False), ("$(touch pwned)", False)],
+    [
+        ("release/1.2.0", True),
+        ("hotfix/500-error", True),
+        ("develop", False),
+        ("feature/x", False),
+        ("releases/1.0", False),
+        ("fix/release/1", False),
+        ("$(touch pwned)", False),
+    ],
 )
 def test_only_release_and_hotfix_branches_pass(git_flow_job, tmp_path, head, allowed):
     script = git_flow_job["steps"][0]["run"]
-    done = subprocess.run(["bash", "-e", "-c", script], env={"HEAD_REF": head, "PATH": "/usr/bin:/bin"},
-                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        env={"HEAD_REF": head, "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert (done.returncode == 0) is allowed, done.stdout + done.stderr
     assert not (tmp_path / "pwned").exists()

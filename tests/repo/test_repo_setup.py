@@ -27,8 +27,9 @@ def gh(monkeypatch: pytest.MonkeyPatch, tmp_path):
     assert not fake.errors, fake.errors
 
 
-def new_repo(gh: SettingsGitHub, name: str = "app", *, private: bool = False, trigger: str = "main",
-             e2e: bool = False) -> str:
+def new_repo(
+    gh: SettingsGitHub, name: str = "app", *, private: bool = False, trigger: str = "main", e2e: bool = False
+) -> str:
     gh.add_repo("octo", name, private=private)
     gh.add_file("octo", name, ".copier-answers.yml", ANSWERS.format(trigger=trigger, e2e=str(e2e).lower()))
     return f"octo/{name}"

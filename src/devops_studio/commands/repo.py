@@ -26,10 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setup.add_argument("--inventory", "-i", metavar="PATH", help="the studio.yml to read")
     setup.add_argument("--dry-run", action="store_true", help="show the differences; change nothing (GET only)")
     setup.add_argument("--json", action="store_true", help="machine-readable output")
-    setup.add_argument("--deploy-trigger", choices=DEPLOY_TRIGGERS,
-                       help="what deploys (default: the repo's .copier-answers.yml)")
-    setup.add_argument("--reviewer", action="append", metavar="LOGIN",
-                       help="a required reviewer of the production environment (repeatable)")
+    setup.add_argument(
+        "--deploy-trigger", choices=DEPLOY_TRIGGERS, help="what deploys (default: the repo's .copier-answers.yml)"
+    )
+    setup.add_argument(
+        "--reviewer",
+        action="append",
+        metavar="LOGIN",
+        help="a required reviewer of the production environment (repeatable)",
+    )
     setup.set_defaults(func=_setup)
 
 
@@ -77,9 +82,13 @@ def _setup(args: argparse.Namespace) -> int:
     for repo in repos:
         changes, error = [], None
         try:
-            facts = read_facts(client, repo, inventory_runner=_served_by_inventory_runner(inventory, repo),
-                               deploy_trigger=args.deploy_trigger,
-                               reviewers=tuple(args.reviewer) if args.reviewer else None)
+            facts = read_facts(
+                client,
+                repo,
+                inventory_runner=_served_by_inventory_runner(inventory, repo),
+                deploy_trigger=args.deploy_trigger,
+                reviewers=tuple(args.reviewer) if args.reviewer else None,
+            )
             changes = plan(client, facts, desired_settings(facts))
             if not args.dry_run:
                 apply(changes, repo)

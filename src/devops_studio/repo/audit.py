@@ -40,6 +40,11 @@ def audit(client: Client, repo: str, *, inventory_runner: bool) -> Audit:
         )
     if changes:
         names = sorted({f"{c.setting} {c.field}" for c in changes})
-        return Audit(repo, WARN, f"{len(changes)} setting(s) differ: {', '.join(names[:4])}"
-                     + (" ..." if len(names) > 4 else "") + f". {fix}")
+        return Audit(
+            repo,
+            WARN,
+            f"{len(changes)} setting(s) differ: {', '.join(names[:4])}"
+            + (" ..." if len(names) > 4 else "")
+            + f". {fix}",
+        )
     return Audit(repo, OK, "settings as `repo setup` applies them")

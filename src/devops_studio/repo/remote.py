@@ -106,8 +106,13 @@ def _read_facts(
     return RepoFacts(repo, bool(info.get("private")), str(trigger), bool(answered.get("e2e")), self_hosted, reviewers)
 
 
-def _fields(setting: str, current: dict[str, Any] | None, desired: dict[str, Any], apply: Callable[[], None],
-            critical: Callable[[str], bool] = lambda _: False) -> list[Change]:
+def _fields(
+    setting: str,
+    current: dict[str, Any] | None,
+    desired: dict[str, Any],
+    apply: Callable[[], None],
+    critical: Callable[[str], bool] = lambda _: False,
+) -> list[Change]:
     changes = [
         Change(setting, name, (current or {}).get(name), value, critical(name))
         for name, value in desired.items()
@@ -193,8 +198,11 @@ def _environment_changes(client: Client, repo: str, desired: Desired) -> list[Ch
     else:
         changes += _fields(setting, env.get("deployment_branch_policy"), desired.environment_policy, put_environment)
     if desired.reviewers is not None and have_logins != sorted(desired.reviewers):
-        changes.append(Change(setting, "reviewers", have_logins, sorted(desired.reviewers),
-                              apply=None if changes else put_environment))
+        changes.append(
+            Change(
+                setting, "reviewers", have_logins, sorted(desired.reviewers), apply=None if changes else put_environment
+            )
+        )
     policies = (
         client.paginate(f"{base}/deployment-branch-policies", "branch_policies")
         if env and (env.get("deployment_branch_policy") or {}).get("custom_branch_policies")
@@ -211,8 +219,15 @@ def _environment_changes(client: Client, repo: str, desired: Desired) -> list[Ch
             for key in extra:
                 client.request("DELETE", f"{base}/deployment-branch-policies/{have[key]}")
 
-        changes.append(Change(setting, "deployment branch policies", [f"{k}:{n}" for n, k in sorted(have)],
-                              [f"{k}:{n}" for n, k in sorted(desired.branch_policies)], apply=fix_policies))
+        changes.append(
+            Change(
+                setting,
+                "deployment branch policies",
+                [f"{k}:{n}" for n, k in sorted(have)],
+                [f"{k}:{n}" for n, k in sorted(desired.branch_policies)],
+                apply=fix_policies,
+            )
+        )
     return changes
 
 
@@ -229,15 +244,22 @@ def plan(client: Client, facts: RepoFacts, desired: Desired) -> list[Change]:
         selected = _get(client, f"{actions_path}/selected-actions", missing=409)
         if selected is not None:
             selected = {**selected, "patterns_allowed": selected.get("patterns_allowed", [])}
-        changes += _fields("selected actions", selected, desired.selected_actions,
-                           _put(client, f"{actions_path}/selected-actions", desired.selected_actions))
+        changes += _fields(
+            "selected actions",
+            selected,
+            desired.selected_actions,
+            _put(client, f"{actions_path}/selected-actions", desired.selected_actions),
+        )
         workflow = client.request("GET", f"{actions_path}/workflow")
-        changes += _fields("workflow token", workflow, desired.workflow,
-                           _put(client, f"{actions_path}/workflow", desired.workflow))
+        changes += _fields(
+            "workflow token", workflow, desired.workflow, _put(client, f"{actions_path}/workflow", desired.workflow)
+        )
         if desired.fork_approval is not None:
             approval = client.request("GET", f"{actions_path}/fork-pr-contributor-approval")
             changes += _fields(
-                "fork pull request approval", approval, desired.fork_approval,
+                "fork pull request approval",
+                approval,
+                desired.fork_approval,
                 _put(client, f"{actions_path}/fork-pr-contributor-approval", desired.fork_approval),
                 critical=lambda _: facts.self_hosted,
             )
