@@ -136,7 +136,22 @@ class SettingsGitHub(FakeGitHub):
         login = req.params["login"]
         if login not in self.users:
             raise ApiError(404, "Not Found", docs="https://docs.github.com/rest/users/users")
-        return Response(200, self._simple_user(login))
+        public = {
+            "name": None,
+            "company": None,
+            "blog": "",
+            "location": None,
+            "email": None,
+            "hireable": None,
+            "bio": None,
+            "public_repos": 1,
+            "public_gists": 0,
+            "followers": 0,
+            "following": 0,
+            "created_at": "2020-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+        }
+        return Response(200, {**self._simple_user(login), **public})
 
     def _simple_user(self, login: str) -> dict[str, Any]:
         base = f"{self.url}/users/{login}"
@@ -391,7 +406,19 @@ class SettingsGitHub(FakeGitHub):
         state = self.state(self._full(req))
         for other in state["rulesets"].values():
             if other["name"] == merged["name"] and other["id"] != (existing or {}).get("id"):
-                raise ApiError(422, "Validation Failed", errors=["Name must be unique"], docs=RULES_DOCS)
+                raise ApiError(
+                    422,
+                    "Validation Failed",
+                    errors=[
+                        {
+                            "resource": "Ruleset",
+                            "field": "name",
+                            "code": "already_exists",
+                            "message": "Name must be unique",
+                        }
+                    ],
+                    docs=RULES_DOCS,
+                )
         return merged
 
     def list_rulesets(self, req: Request) -> Response:
