@@ -179,7 +179,7 @@ def test_missing_answers_needs_the_deploy_trigger(gh, capsys):
     assert code == 0 and "to change" in out
 
 
-@pytest.mark.parametrize("target", ["octo/app\n", "octo", "../x/y", "octo/app;rm"])
+@pytest.mark.parametrize("target", ["octo/app\n", "octo", "../x/y", "octo/app;rm", "octo/..", "octo/."])
 def test_bad_repo_name_is_refused_before_any_request(gh, capsys, target):
     code, _, err = run(capsys, target, "--dry-run")
     assert code == 2 and "OWNER/REPO" in err

@@ -6,7 +6,7 @@ import argparse
 import json
 import re
 
-from devops_studio.github_api import GitHubError, TokenError
+from devops_studio.github_api import DEFAULT_API_URL, GitHub, GitHubError, TokenError, api_url, resolve_token
 from devops_studio.inventory import Inventory
 from devops_studio.nodes import cli_support
 from devops_studio.repo.desired import DEPLOY_TRIGGERS, desired_settings
@@ -53,7 +53,7 @@ def _targets(args: argparse.Namespace) -> tuple[list[str], Inventory | None]:
     if args.target and args.all:
         raise cli_support.UsageError("name one OWNER/REPO or pass --all, not both")
     if args.target:
-        if not FULL_NAME.fullmatch(args.target):
+        if not FULL_NAME.fullmatch(args.target) or args.target.split("/")[1] in (".", ".."):
             raise cli_support.UsageError(f"OWNER/REPO: {args.target!r} is not a repository name such as octo/app")
         try:
             inventory = cli_support.load(args)
@@ -106,7 +106,5 @@ def _setup(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _client_without_inventory():
-    from devops_studio.github_api import DEFAULT_API_URL, GitHub, api_url, resolve_token
-
+def _client_without_inventory() -> GitHub:
     return GitHub(resolve_token(), api_url(DEFAULT_API_URL))
