@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from devops_studio.cli import main
-from tests.repo.test_repo_setup import gh, new_repo  # noqa: F401  (gh is a fixture)
+from tests.repo.conftest import new_repo
 
 INVENTORY = """\
 version: 1
@@ -27,7 +27,7 @@ def doctor(capsys, inventory) -> tuple[int, dict]:
     return code, checks
 
 
-def test_doctor_fails_on_public_repo_without_fork_approval_then_passes_after_setup(gh, capsys, tmp_path):  # noqa: F811
+def test_doctor_fails_on_public_repo_without_fork_approval_then_passes_after_setup(gh, capsys, tmp_path):
     inventory = tmp_path / "studio.yml"
     inventory.write_text(INVENTORY)
     repo = new_repo(gh)
