@@ -55,6 +55,8 @@ def test_apply_then_a_second_run_has_nothing_to_change(gh, capsys):
     assert {"deletion", "non_fast_forward", "pull_request", "required_status_checks"} <= set(main_rules)
     checks = {c["context"] for c in main_rules["required_status_checks"]["required_status_checks"]}
     assert checks == {"Lint and unit tests", "End-to-end tests (Playwright)", "git-flow source branch"}
+    # Pinned to the GitHub Actions app: a commit status posted by anyone else does not satisfy them.
+    assert {c["integration_id"] for c in main_rules["required_status_checks"]["required_status_checks"]} == {15368}
     develop_rules = {r["type"]: r.get("parameters") for r in rulesets["git-flow: develop"]["rules"]}
     assert "git-flow source branch" not in str(develop_rules)
     assert rulesets["git-flow: main"]["conditions"] == {"ref_name": {"include": ["refs/heads/main"], "exclude": []}}
