@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "devops_studio.commands.doctor",
     "devops_studio.commands.fleet",
     "devops_studio.commands.review",
+    "devops_studio.commands.repo",
 ]
 
 

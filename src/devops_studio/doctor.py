@@ -18,6 +18,7 @@ from devops_studio.nodes import production
 from devops_studio.nodes.report import DONE, FAILED, SKIPPED
 from devops_studio.ollama import setup as ollama_setup
 from devops_studio.ollama.client import Ollama, elsewhere_problem, resolve_url
+from devops_studio.repo.audit import audit
 from devops_studio.runner import manager
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
@@ -141,6 +142,15 @@ def _runner(ctx: manager.RunnerContext, checks: list[Check], local: bool) -> Non
         )
 
 
+def _repo_settings(inventory: Inventory, node: Node, client: GitHub | None) -> list[Check]:
+    """Drift of the GitHub settings of every repo this node's runner serves; fails when a fork can reach it."""
+    if client is None or node.runner is None:
+        return []
+    names = inventory.repos if node.runner.scope == "org" else (node.runner.repo,)
+    results = [audit(client, f"{inventory.owner}/{name}", inventory_runner=True) for name in names if name]
+    return [Check(f"repo settings {r.repo}", r.status, r.detail) for r in results]
+
+
 def diagnose(
     inventory: Inventory,
     node: Node,
@@ -158,6 +168,7 @@ def diagnose(
     if node.runner is not None and node.os != "windows":
         ctx = manager.RunnerContext(inventory, node, github(), Console(quiet=True))
         _runner(ctx, checks, local)
+        checks.extend(_repo_settings(inventory, node, ctx.client))
     if node.ollama is not None:
         problem = None if local else elsewhere_problem(node.name, node.ollama.url, ollama_url)
         if problem:
