@@ -38,12 +38,12 @@ def calls_to(gh: FakeGitHub, path: str) -> int:
 
 @pytest.mark.parametrize("kind", ["primary", "secondary", "too-many"])
 def test_rate_limits_are_waited_out_then_the_call_succeeds(gh, kind):
-    gh.failures.add(kind, path=RUNNERS, times=1, wait=1)
+    gh.failures.add(kind, path=RUNNERS, times=1, wait=2)
     started = time.monotonic()
     answer = client(gh).request("GET", RUNNERS)
     assert answer["total_count"] == 0
     assert calls_to(gh, RUNNERS) == 2, "one refused call, one retry"
-    assert time.monotonic() - started >= 0.9, "the client waited for the reset / retry-after"
+    assert time.monotonic() - started >= 1, "the client waited for the reset / retry-after"
 
 
 def test_rate_limit_beyond_the_wait_bound_is_a_clear_rate_limit_error_not_a_permission_problem(gh):
@@ -146,3 +146,27 @@ def test_cap_body_leaves_short_bodies_alone_and_never_reaches_the_limit():
     assert cap_body("short", "see the log") == "short"
     for size in (BODY_LIMIT - 1, BODY_LIMIT, BODY_LIMIT + 1, 3 * BODY_LIMIT):
         assert len(cap_body("y" * size, "see the log")) < BODY_LIMIT
+
+
+def test_the_contract_check_refuses_a_request_the_description_does_not_allow():
+    with FakeGitHub() as server:
+        server.add_token(TOKEN)
+        server.add_repo("octo", "app", branches=["main", "feature"])
+        api = GitHubClient(TOKEN, server.url)
+        # `title` must be a string in GitHub's description; the fake would store whatever it got.
+        api.request("PATCH", "/repos/octo/app/pulls/1", {"title": 5}, ok=(200, 404, 422))
+        api.request("GET", "/repos/octo/app/not-an-endpoint", ok=(404,))
+        with pytest.raises(AssertionError) as caught:
+            server.stop()
+    assert "not an operation of the vendored description" in str(caught.value)
+
+
+def test_runner_answers_follow_githubs_schemas_strictly():
+    with FakeGitHub(strict_answers=True) as server:
+        server.add_token(TOKEN)
+        server.add_repo("octo", "app")
+        server.add_runner("repos/octo/app", "r1", labels=["gpu"])
+        api = GitHubClient(TOKEN, server.url)
+        assert api.paginate(RUNNERS, "runners")[0]["name"] == "r1"
+        assert api.request("POST", f"{RUNNERS}/registration-token")["token"]
+        assert server.contract.violations == []

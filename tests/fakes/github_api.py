@@ -82,8 +82,10 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 try:  # this module is imported both from tests/fakes on sys.path and as tests.fakes.github_api
+    from github_contract import ContractChecker
     from github_failures import DRAFT_REFUSED, FailureInjector, body_too_long
 except ModuleNotFoundError:
+    from tests.fakes.github_contract import ContractChecker
     from tests.fakes.github_failures import DRAFT_REFUSED, FailureInjector, body_too_long
 
 DOCS = "https://docs.github.com/rest"
@@ -241,7 +243,12 @@ class FakeGitHub:
         ("GET", r"/_downloads/(?P<filename>[^/]+)", "public_download"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, check_contract: bool = True, strict_answers: bool = False) -> None:
+        # Every request and answer is checked against GitHub's vendored description; stop() raises on
+        # a violation. Turn it off only for a test about a request GitHub itself would refuse.
+        self.check_contract = check_contract
+        self.strict_answers = strict_answers
+        self.contract: ContractChecker | None = None
         self.lock = threading.RLock()
         self.tokens: dict[str, dict[str, Any]] = {}  # PAT -> {"login", "expires_at"}
         self.repos: dict[str, dict[str, Any]] = {}  # "owner/repo" -> repo JSON
@@ -285,6 +292,7 @@ class FakeGitHub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.contract = ContractChecker(self.url, self.strict_answers) if self.check_contract else None
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
         )
@@ -296,6 +304,9 @@ class FakeGitHub:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self.contract is not None and self.contract.violations:
+            found, self.contract.violations = self.contract.violations, []
+            raise AssertionError("GitHub's REST description does not allow:\n" + "\n".join(found))
 
     def __enter__(self) -> FakeGitHub:
         self.start()
@@ -449,6 +460,7 @@ class FakeGitHub:
             self._send(http, response)
             return
         req = Request(http.command, parts.path, {}, parse_qs(parts.query), headers, body)
+        http.contract_request = (req.method, req.path, req.query, headers, raw)  # type: ignore[attr-defined]
         with self.lock:
             self.requests.append(
                 {
@@ -502,7 +514,8 @@ class FakeGitHub:
         else:
             payload, ctype = json.dumps(response.body).encode(), "application/json; charset=utf-8"
         http.send_response(response.status)
-        http.send_header("Content-Type", response.headers.pop("Content-Type", ctype))
+        ctype = response.headers.pop("Content-Type", ctype)
+        http.send_header("Content-Type", ctype)
         http.send_header("Content-Length", str(len(payload)))
         http.send_header("X-GitHub-Media-Type", "github.v3; format=json")
         given = {key.lower() for key in response.headers}
@@ -514,6 +527,11 @@ class FakeGitHub:
         http.end_headers()
         if http.command != "HEAD":
             http.wfile.write(payload)
+        asked = getattr(http, "contract_request", None)
+        if self.contract is not None and asked is not None and not asked[1].startswith("/_"):
+            sent = {"Content-Type": ctype, **response.headers}
+            with self.lock:
+                self.contract.check(*asked, response.status, payload, sent)
 
     # ---- helpers for handlers
     def authenticate(self, req: Request) -> str:
