@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
 
 from openapi_core import OpenAPI
 from openapi_core.templating.paths.exceptions import PathNotFound
