@@ -170,3 +170,12 @@ def test_runner_answers_follow_githubs_schemas_strictly():
         assert api.paginate(RUNNERS, "runners")[0]["name"] == "r1"
         assert api.request("POST", f"{RUNNERS}/registration-token")["token"]
         assert server.contract.violations == []
+
+
+def test_the_token_stays_out_of_logs_even_at_debug_level(gh, caplog):
+    caplog.set_level("DEBUG")
+    gh.failures.add("secondary", path=RUNNERS, times=1, wait=1)
+    gh.failures.add("server", path=RUNNERS, times=1)
+    client(gh).request("GET", RUNNERS)
+    assert caplog.records, "httpx and githubkit logged the calls"
+    assert TOKEN not in caplog.text
