@@ -208,8 +208,7 @@ class GitHubClient:
             raise self._error(method, path, response, retry) from None
         except RequestError as exc:
             raise GitHubError(
-                f"cannot reach the GitHub API at {self.base_url} ({exc}); "
-                "check the network or GITHUB_API_URL"
+                f"cannot reach the GitHub API at {self.base_url} ({exc}); check the network or GITHUB_API_URL"
             ) from None
         except GitHubException as exc:
             raise GitHubError(f"{method} {path}: {type(exc).__name__}") from None
@@ -230,8 +229,11 @@ class GitHubClient:
         what = f"GitHub answered {status} to {method} {path}: {message}" + (f" ({details})" if details else "")
         if retry.refused is not None or (status in (403, 429) and _rate_limited(response, message)):
             reset = response.headers.get("x-ratelimit-reset")
-            when = f" (the quota resets at {time.strftime('%H:%M:%S UTC', time.gmtime(int(reset)))})" if (
-                reset and reset.isdigit()) else ""
+            when = (
+                f" (the quota resets at {time.strftime('%H:%M:%S UTC', time.gmtime(int(reset)))})"
+                if (reset and reset.isdigit())
+                else ""
+            )
             return RateLimitError(
                 f"{what}. GitHub's rate limit: waited {retry.waited:.0f} s already, and another "
                 f"{retry.refused or 0:.0f} s would pass the limit of {self.max_total_wait:.0f} s{when}. "

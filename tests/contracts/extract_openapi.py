@@ -104,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     subset = extract(json.loads(args.description.read_text()), wanted_operations(), args.source)
     OUTPUT.write_text(json.dumps(subset, indent=1, sort_keys=False) + "\n")
-    print(f"{OUTPUT.name}: {sum(len(v) for v in subset['paths'].values())} operations, "
-          f"{OUTPUT.stat().st_size // 1024} KB", file=sys.stderr)
+    print(
+        f"{OUTPUT.name}: {sum(len(v) for v in subset['paths'].values())} operations, "
+        f"{OUTPUT.stat().st_size // 1024} KB",
+        file=sys.stderr,
+    )
     return 0
 
 

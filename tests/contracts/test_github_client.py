@@ -104,8 +104,13 @@ def test_error_messages_name_the_fix_and_never_the_token(gh, status, path, fix):
 
 def test_draft_refused_opens_a_ready_pull_request_marked_conflicted(gh):
     pull, action = pullrequest.create_pull(
-        client(gh), "octo/free", head="template-update/v2", base="main", title="Update the template to v2",
-        body="conflicts", draft=True,
+        client(gh),
+        "octo/free",
+        head="template-update/v2",
+        base="main",
+        title="Update the template to v2",
+        body="conflicts",
+        draft=True,
     )
     assert action.startswith("opened marked conflicted")
     stored = gh.pulls["octo/free"][pull["number"]]
@@ -124,7 +129,8 @@ def test_draft_stays_a_draft_where_github_allows_it(gh):
 def test_fake_refuses_bodies_over_githubs_limit(gh):
     with pytest.raises(GitHubError) as caught:
         client(gh).request(
-            "POST", "/repos/octo/app/pulls",
+            "POST",
+            "/repos/octo/app/pulls",
             {"title": "t", "head": "template-update/v2", "base": "main", "body": "x" * (BODY_LIMIT + 1)},
         )
     assert caught.value.status == 422 and "body is too long" in str(caught.value)
