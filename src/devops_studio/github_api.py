@@ -1,24 +1,37 @@
-"""A small GitHub REST client (standard library) and where the token comes from.
+"""The one GitHub REST client of the CLI (githubkit underneath) and where the token comes from.
 
 The token is read from GH_TOKEN, then GITHUB_TOKEN, then `gh auth token`. It is kept in memory only:
 never put in a child process's arguments or environment, never printed, never part of an exception.
 The API base is GITHUB_API_URL when set (GitHub Enterprise Server, tests), else the inventory's value.
+
+githubkit follows GitHub's own OpenAPI description and recognises primary and secondary rate limits
+(`retry-after`, `x-ratelimit-remaining: 0` with `x-ratelimit-reset`); `RateLimitWait` bounds how long
+one client may wait in total, so a command never hangs for an hour behind a spent quota.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import urllib.error
+import time
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
+
+import httpx
+from githubkit import GitHub as _GitHubKit
+from githubkit import TokenAuthStrategy, UnauthAuthStrategy
+from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
+from githubkit.retry import RetryOption
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
+# GitHub refuses issue, pull-request and comment bodies over 65,536 characters (422); stay below it.
+BODY_LIMIT = 65_536
+TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+SECONDARY_LIMIT_TEXT = "secondary rate limit"
 
 
 class GitHubError(Exception):
@@ -31,6 +44,10 @@ class GitHubError(Exception):
 
 class TokenError(GitHubError):
     pass
+
+
+class RateLimitError(GitHubError):
+    """GitHub's rate limit would need a longer wait than this client allows."""
 
 
 def resolve_token(env: Mapping[str, str] | None = None) -> str:
@@ -52,7 +69,10 @@ def resolve_token(env: Mapping[str, str] | None = None) -> str:
     )
 
 
-TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
+def env_token(env: Mapping[str, str] | None = None) -> str | None:
+    """GH_TOKEN or GITHUB_TOKEN when set (no `gh` fallback: for callers that must not start programs)."""
+    env = os.environ if env is None else env
+    return (env.get("GH_TOKEN") or "").strip() or (env.get("GITHUB_TOKEN") or "").strip() or None
 
 
 def env_without_tokens(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -78,59 +98,148 @@ def server_url(api: str, env: Mapping[str, str] | None = None) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}".rstrip("/")
 
 
-class GitHub:
-    def __init__(self, token: str, base_url: str = DEFAULT_API_URL, timeout: float = 30):
-        self._token = token
+def cap_body(body: str, full_report: str, limit: int = BODY_LIMIT) -> str:
+    """`body` cut below GitHub's limit, ending with a pointer to where the whole text is."""
+    if len(body) < limit:
+        return body
+    note = f"\n\n---\n*Cut to fit GitHub's limit of {limit:,} characters; the full report: {full_report}*\n"
+    return body[: limit - len(note) - 1].rstrip() + note
+
+
+def _is_secondary_limit(exc: GitHubException) -> bool:
+    if isinstance(exc, RateLimitExceeded):
+        return True
+    if not isinstance(exc, RequestFailed) or exc.response.status_code not in (403, 429):
+        return False
+    # GitHub may answer a secondary limit with neither `retry-after` nor a spent quota; the
+    # message is then the only sign, and GitHub's guidance is to wait at least a minute.
+    return SECONDARY_LIMIT_TEXT in _message(_payload(exc.response.raw_response)).lower()
+
+
+class RateLimitWait:
+    """githubkit's retry decision: wait out rate limits and 5xx answers, within a total budget."""
+
+    def __init__(self, max_total_wait: float, server_retries: int = 3):
+        self.max_total_wait = max_total_wait
+        self.server_retries = server_retries
+        self.reset()
+
+    def reset(self) -> None:
+        self.waited = 0.0
+        self.refused: float | None = None
+
+    def __call__(self, exc: GitHubException, retry_count: int) -> RetryOption:
+        if _is_secondary_limit(exc):
+            wait = exc.retry_after.total_seconds() if isinstance(exc, RateLimitExceeded) else 60.0
+            if self.waited + wait > self.max_total_wait:
+                self.refused = wait
+                return RetryOption(False)
+            self.waited += wait
+            return RetryOption(True, timedelta(seconds=wait))
+        if isinstance(exc, RequestFailed) and exc.response.status_code >= 500 and retry_count < self.server_retries:
+            wait = float(2**retry_count)
+            if self.waited + wait <= self.max_total_wait:
+                self.waited += wait
+                return RetryOption(True, timedelta(seconds=wait))
+        return RetryOption(False)
+
+
+def _payload(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _message(payload: Any) -> str:
+    return str(payload.get("message", "")) if isinstance(payload, dict) else str(payload or "")
+
+
+class GitHubClient:
+    """`request` and `paginate` over GitHub's REST API; errors are `GitHubError` with a fix in the text."""
+
+    def __init__(
+        self,
+        token: str | None,
+        base_url: str = DEFAULT_API_URL,
+        timeout: float = 30,
+        *,
+        max_total_wait: float = 300,
+    ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.max_total_wait = max_total_wait
+        self._token = token
+        # One budget per call of `request` (reset there); a client is used from one thread.
+        self._retry = RateLimitWait(max_total_wait)
+        self._kit = _GitHubKit(
+            TokenAuthStrategy(token) if token else UnauthAuthStrategy(),
+            base_url=self.base_url + "/",
+            user_agent="devops-studio",
+            timeout=timeout,
+            # A cache would hide state changes between two calls of one command.
+            http_cache=False,
+            auto_retry=self._retry,
+        )
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self._token)
 
     def __repr__(self) -> str:  # keeps the token out of tracebacks and logs
-        return f"GitHub(base_url={self.base_url!r})"
+        return f"GitHubClient(base_url={self.base_url!r})"
 
     def request(self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
-        url = path if path.startswith("http") else f"{self.base_url}{path}"
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            url,
-            data=data,
-            method=method,
-            headers={
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-                "Authorization": f"Bearer {self._token}",
-                "User-Agent": "devops-studio",
-                **({"Content-Type": "application/json"} if data is not None else {}),
-            },
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                status, raw = resp.status, resp.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise GitHubError(
-                f"cannot reach the GitHub API at {self.base_url} ({reason}); check the network or GITHUB_API_URL"
-            ) from None
-        payload = None
-        if raw:
-            try:
-                payload = json.loads(raw)
-            except ValueError:
-                payload = raw.decode(errors="replace")
-        if status not in ok:
-            raise self._error(method, path, status, payload)
-        return payload
+        return _payload(self._send(method, path, body, ok))
 
-    def _error(self, method: str, path: str, status: int, payload: Any) -> GitHubError:
-        message = payload.get("message", "") if isinstance(payload, dict) else str(payload or "")
+    def _send(self, method: str, path: str, body: Any, ok: tuple[int, ...]) -> httpx.Response:
+        retry = self._retry
+        retry.reset()
+        url = path if path.startswith(("http://", "https://")) else path.lstrip("/")
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+        try:
+            response = self._kit.request(method, url, json=body, headers=headers).raw_response
+        except RequestFailed as exc:
+            response = exc.response.raw_response
+            if response.status_code in ok:
+                return response
+            raise self._error(method, path, response, retry) from None
+        except RequestError as exc:
+            raise GitHubError(
+                f"cannot reach the GitHub API at {self.base_url} ({exc}); check the network or GITHUB_API_URL"
+            ) from None
+        except GitHubException as exc:
+            raise GitHubError(f"{method} {path}: {type(exc).__name__}") from None
+        if response.status_code not in ok:
+            raise self._error(method, path, response, retry)
+        return response
+
+    def _error(self, method: str, path: str, response: httpx.Response, retry: RateLimitWait) -> GitHubError:
+        status = response.status_code
+        payload = _payload(response)
+        message = _message(payload)
         details = ""
         if isinstance(payload, dict) and payload.get("errors"):
             details = "; ".join(
-                e.get("message") or f"{e.get('field')}: {e.get('code')}" if isinstance(e, dict) else str(e)
+                (e.get("message") or f"{e.get('field')}: {e.get('code')}") if isinstance(e, dict) else str(e)
                 for e in payload["errors"]
             )
         what = f"GitHub answered {status} to {method} {path}: {message}" + (f" ({details})" if details else "")
+        if retry.refused is not None or (status in (403, 429) and _rate_limited(response, message)):
+            reset = response.headers.get("x-ratelimit-reset")
+            when = (
+                f" (the quota resets at {time.strftime('%H:%M:%S UTC', time.gmtime(int(reset)))})"
+                if (reset and reset.isdigit())
+                else ""
+            )
+            return RateLimitError(
+                f"{what}. GitHub's rate limit: waited {retry.waited:.0f} s already, and another "
+                f"{retry.refused or 0:.0f} s would pass the limit of {self.max_total_wait:.0f} s{when}. "
+                "Fix: try again later, or use a token with a larger quota",
+                status,
+            )
         if status == 401:
             what += ". Fix: the token is wrong or expired; refresh GH_TOKEN or run `gh auth login`"
         elif status in (403, 404) and "/actions/runners" in path:
@@ -138,17 +247,37 @@ class GitHub:
                 ". Fix: check the owner/repo in studio.yml and that the token may administer it "
                 "(classic: repo or admin:org scope; fine-grained: Administration read/write)"
             )
+        elif status == 403:
+            what += ". Fix: the token lacks a permission this call needs (see GitHub's message)"
+        elif status == 404:
+            what += ". Fix: check the owner and repository name, and that the token can see the repository"
+        elif status == 410:
+            what += ". Fix: the feature is turned off for this repository (for example issues); turn it on"
+        elif status == 422:
+            what += ". Fix: GitHub refused the content of the request; see its message above"
         return GitHubError(what, status)
 
     def paginate(self, path: str, key: str | None = None, per_page: int = 100) -> list[Any]:
+        """Every item of a list endpoint, following GitHub's `Link: rel="next"` headers."""
         items: list[Any] = []
-        page = 1
         sep = "&" if "?" in path else "?"
-        while True:
-            payload = self.request("GET", f"{path}{sep}per_page={per_page}&page={page}")
-            chunk = payload.get(key, []) if key else payload
-            items.extend(chunk)
-            total = payload.get("total_count") if key else None
-            if len(chunk) < per_page or (total is not None and len(items) >= total):
-                return items
-            page += 1
+        url: str | None = f"{path}{sep}per_page={per_page}"
+        while url:
+            response = self._send("GET", url, None, (200,))
+            payload = _payload(response)
+            items.extend(payload.get(key, []) if key else payload)
+            url = response.links.get("next", {}).get("url")
+        return items
+
+
+def _rate_limited(response: httpx.Response, message: str) -> bool:
+    return (
+        "retry-after" in response.headers
+        or response.headers.get("x-ratelimit-remaining") == "0"
+        or SECONDARY_LIMIT_TEXT in message.lower()
+        or "rate limit" in message.lower()
+    )
+
+
+# The name the rest of the CLI has always used.
+GitHub = GitHubClient

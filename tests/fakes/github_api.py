@@ -81,6 +81,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+try:  # this module is imported both from tests/fakes on sys.path and as tests.fakes.github_api
+    from github_contract import ContractChecker
+    from github_failures import DRAFT_REFUSED, FailureInjector, body_too_long
+except ModuleNotFoundError:
+    from tests.fakes.github_contract import ContractChecker
+    from tests.fakes.github_failures import DRAFT_REFUSED, FailureInjector, body_too_long
+
 DOCS = "https://docs.github.com/rest"
 RUNNER_DOCS = "https://docs.github.com/rest/actions/self-hosted-runners"
 PULLS_DOCS = "https://docs.github.com/rest/pulls/pulls"
@@ -223,6 +230,7 @@ class FakeGitHub:
         ("GET", REPO + r"/pulls/(?P<number>\d+)/reviews", "list_reviews"),
         ("POST", REPO + r"/pulls/(?P<number>\d+)/reviews", "create_review"),
         ("GET", REPO + r"/pulls/(?P<number>\d+)/comments", "list_review_comments"),
+        ("POST", REPO + r"/issues/(?P<number>\d+)/labels", "add_issue_labels"),
         ("GET", REPO + r"/issues/(?P<number>\d+)/comments", "list_issue_comments"),
         ("POST", REPO + r"/issues/(?P<number>\d+)/comments", "create_issue_comment"),
         ("GET", REPO + r"/issues/comments/(?P<id>\d+)", "get_issue_comment"),
@@ -235,7 +243,12 @@ class FakeGitHub:
         ("GET", r"/_downloads/(?P<filename>[^/]+)", "public_download"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, check_contract: bool = True, strict_answers: bool = False) -> None:
+        # Every request and answer is checked against GitHub's vendored description; stop() raises on
+        # a violation. Turn it off only for a test about a request GitHub itself would refuse.
+        self.check_contract = check_contract
+        self.strict_answers = strict_answers
+        self.contract: ContractChecker | None = None
         self.lock = threading.RLock()
         self.tokens: dict[str, dict[str, Any]] = {}  # PAT -> {"login", "expires_at"}
         self.repos: dict[str, dict[str, Any]] = {}  # "owner/repo" -> repo JSON
@@ -253,6 +266,7 @@ class FakeGitHub:
         self.comments: dict[int, dict[str, Any]] = {}  # issue comment id -> comment JSON (+ "_repo")
         self.requests: list[dict[str, Any]] = []  # method, path, query, body; never the Authorization header
         self.errors: list[str] = []  # tracebacks of handlers that raised (answered 500)
+        self.failures = FailureInjector()  # rate limits and 5xx on demand (see github_failures.py)
         self._ids = 1000
         self._issue_numbers: dict[str, int] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -278,6 +292,7 @@ class FakeGitHub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.contract = ContractChecker(self.url, self.strict_answers) if self.check_contract else None
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
         )
@@ -289,6 +304,9 @@ class FakeGitHub:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self.contract is not None and self.contract.violations:
+            found, self.contract.violations = self.contract.violations, []
+            raise AssertionError("GitHub's REST description does not allow:\n" + "\n".join(found))
 
     def __enter__(self) -> FakeGitHub:
         self.start()
@@ -322,7 +340,9 @@ class FakeGitHub:
         private: bool = True,
         default_branch: str = "main",
         branches: list[str] | None = None,
+        plan: str = "pro",
     ) -> dict[str, Any]:
+        """`plan="free"` with `private=True`: GitHub refuses draft pull requests there (422)."""
         full = f"{owner}/{name}"
         repo = {
             "id": self.next_id(),
@@ -334,6 +354,7 @@ class FakeGitHub:
             "html_url": f"https://github.com/{full}",
             "url": f"{self.url}/repos/{full}",
             "branches": set(branches or []),
+            "_plan": plan,
         }
         with self.lock:
             self.repos[full] = repo
@@ -439,6 +460,7 @@ class FakeGitHub:
             self._send(http, response)
             return
         req = Request(http.command, parts.path, {}, parse_qs(parts.query), headers, body)
+        http.contract_request = (req.method, req.path, req.query, headers, raw)  # type: ignore[attr-defined]
         with self.lock:
             self.requests.append(
                 {
@@ -459,6 +481,9 @@ class FakeGitHub:
         self._send(http, response)
 
     def _dispatch(self, req: Request) -> Response:
+        if not req.path.startswith("/_") and (failure := self.failures.answer(req.method, req.path)):
+            status, body, headers = failure
+            return Response(status, body, headers)
         path_matched = False
         for method, pattern, name in self._compiled:
             match = pattern.fullmatch(req.path)
@@ -489,16 +514,24 @@ class FakeGitHub:
         else:
             payload, ctype = json.dumps(response.body).encode(), "application/json; charset=utf-8"
         http.send_response(response.status)
-        http.send_header("Content-Type", response.headers.pop("Content-Type", ctype))
+        ctype = response.headers.pop("Content-Type", ctype)
+        http.send_header("Content-Type", ctype)
         http.send_header("Content-Length", str(len(payload)))
         http.send_header("X-GitHub-Media-Type", "github.v3; format=json")
-        http.send_header("X-RateLimit-Limit", "5000")
-        http.send_header("X-RateLimit-Remaining", "4999")
+        given = {key.lower() for key in response.headers}
+        for key, value in (("X-RateLimit-Limit", "5000"), ("X-RateLimit-Remaining", "4999")):
+            if key.lower() not in given:
+                http.send_header(key, value)
         for key, value in response.headers.items():
             http.send_header(key, value)
         http.end_headers()
         if http.command != "HEAD":
             http.wfile.write(payload)
+        asked = getattr(http, "contract_request", None)
+        if self.contract is not None and asked is not None and not asked[1].startswith("/_"):
+            sent = {"Content-Type": ctype, **response.headers}
+            with self.lock:
+                self.contract.check(*asked, response.status, payload, sent)
 
     # ---- helpers for handlers
     def authenticate(self, req: Request) -> str:
@@ -571,7 +604,7 @@ class FakeGitHub:
 
     def get_repo(self, req: Request) -> Response:
         repo = self.require_repo(req)
-        shown = {k: v for k, v in repo.items() if k != "branches"}
+        shown = {k: v for k, v in repo.items() if k != "branches" and not k.startswith("_")}
         shown["url"] = f"{self.url}/repos/{repo['full_name']}"
         return Response(200, shown)
 
@@ -820,6 +853,11 @@ class FakeGitHub:
         body = self.body_field(req, "body", "PullRequest", str, required=False)
         draft = bool((req.body or {}).get("draft", False))
         head_ref = head.rpartition(":")[2]
+        if draft and repo["private"] and repo.get("_plan") == "free":
+            raise ApiError(422, "Validation Failed", docs=PULLS_DOCS,
+                           errors=[{"resource": "PullRequest", "code": "custom", "message": DRAFT_REFUSED}])
+        if too_long := body_too_long("PullRequest", body):
+            raise ApiError(422, "Validation Failed", docs=PULLS_DOCS, errors=[too_long])
         if repo["branches"]:
             for field_name, ref in (("base", base), ("head", head_ref)):
                 if ref not in repo["branches"]:
@@ -874,6 +912,17 @@ class FakeGitHub:
             return Response(200, diff, {"Content-Type": "application/vnd.github.diff; charset=utf-8"})
         return Response(200, copy.deepcopy(pr))
 
+    def add_issue_labels(self, req: Request) -> Response:
+        # Pull requests are issues: their labels live on the issue of the same number.
+        pr = self._pull(req)
+        names = (req.body or {}).get("labels") if isinstance(req.body, dict) else None
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise validation_failed("Label", "labels", "invalid")
+        for name in names:
+            if name not in {label["name"] for label in pr.setdefault("labels", [])}:
+                pr["labels"].append({"id": self.next_id(), "name": name, "color": "ededed", "default": False})
+        return Response(200, copy.deepcopy(pr["labels"]))
+
     def update_pull(self, req: Request) -> Response:
         # Like GitHub's REST API, `draft` cannot be changed here (that needs GraphQL); it is ignored.
         pr = self._pull(req)
@@ -882,6 +931,8 @@ class FakeGitHub:
             raise validation_failed("PullRequest", "state", "invalid", PULLS_DOCS)
         if "title" in body and not isinstance(body["title"], str):
             raise validation_failed("PullRequest", "title", "invalid", PULLS_DOCS)
+        if too_long := body_too_long("PullRequest", body.get("body")):
+            raise ApiError(422, "Validation Failed", docs=PULLS_DOCS, errors=[too_long])
         for key in ("title", "body", "state"):
             if key in body:
                 pr[key] = body[key]
@@ -1020,6 +1071,8 @@ class FakeGitHub:
         if number not in self.pulls.get(self._full(req), {}):
             raise ApiError(404, "Not Found")
         text = self.body_field(req, "body", "IssueComment", str)
+        if too_long := body_too_long("IssueComment", text):
+            raise ApiError(422, "Validation Failed", errors=[too_long])
         comment_id = self.next_id()
         moment = _iso(_now())
         full = self._full(req)
@@ -1042,7 +1095,10 @@ class FakeGitHub:
 
     def update_issue_comment(self, req: Request) -> Response:
         comment = self._comment(req)
-        comment["body"] = self.body_field(req, "body", "IssueComment", str)
+        text = self.body_field(req, "body", "IssueComment", str)
+        if too_long := body_too_long("IssueComment", text):
+            raise ApiError(422, "Validation Failed", errors=[too_long])
+        comment["body"] = text
         comment["updated_at"] = _iso(_now())
         return Response(200, self._public_comment(comment))
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from devops_studio.fleet.github import slug_from_url
 from devops_studio.fleet.mirror import TemplateMirror, insteadof_env, version_of
-from devops_studio.fleet.pullrequest import body_for, branch_for, is_draft
+from devops_studio.fleet.pullrequest import body_for, branch_for, is_draft, slug_from_url
 
 
 def test_branch_is_named_after_the_target_version():

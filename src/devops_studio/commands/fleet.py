@@ -8,10 +8,10 @@ from pathlib import Path
 
 from devops_studio.fleet.discovery import DiscoveryError, discover
 from devops_studio.fleet.gitcmd import GitError
-from devops_studio.fleet.github import GitHub, token_from_env
 from devops_studio.fleet.report import console_for, print_json, status_table, update_table
 from devops_studio.fleet.status import fleet_status
 from devops_studio.fleet.update import UpdateOptions, run_update
+from devops_studio.github_api import GitHubClient, api_url, env_token
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,8 +51,9 @@ def status_command(args: argparse.Namespace) -> int:
         return 2
     # GitHub is asked only when configured: without a token or an API URL there is nothing to ask
     # (private repos) and a machine without internet would wait for the timeout on every repo.
-    configured = token_from_env() or os.environ.get("GITHUB_API_URL")
-    rows = fleet_status(repos, template=args.template, github=GitHub(timeout=10) if configured else None)
+    configured = env_token() or os.environ.get("GITHUB_API_URL")
+    github = GitHubClient(env_token(), api_url(), timeout=10) if configured else None
+    rows = fleet_status(repos, template=args.template, github=github)
     if args.json:
         print_json({"repos": rows})
     else:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 from typing import Any
+
+from devops_studio.github_api import GitHubClient, GitHubError, cap_body
 
 BRANCH_PREFIX = "template-update/"
 
@@ -66,3 +69,53 @@ def body_for(result: dict[str, Any], changelog: str, question_help: dict[str, st
             stat = "binary" if change["added"] is None else f"+{change['added']} -{change['removed']}"
             lines.append(f"- {change['status']} `{change['path']}` ({stat})")
     return "\n".join(lines) + "\n"
+
+
+# GitHub answers this 422 for drafts on private repos of free plans; the fleet then opens a ready pull
+# request that says in its title and a label that it must not be merged as it is.
+DRAFT_REFUSED = "draft pull requests are not supported"
+CONFLICTED_LABEL = "template-update: conflicted"
+CONFLICTED_TITLE_PREFIX = "[conflicted] "
+FULL_REPORT = "`devops-studio fleet update --json` prints the whole report"
+
+
+def slug_from_url(url: str) -> str | None:
+    """`owner/repo` from a GitHub remote URL (https, ssh or scp-like), else None."""
+    match = re.search(r"github[^/:]*[:/]+(?:[^/]+@[^/]+/)?([^/:]+)/([^/]+?)(?:\.git)?/?\Z", url)
+    if not match:
+        return None
+    return f"{match.group(1)}/{match.group(2)}"
+
+
+def find_open_pull(github: GitHubClient, repo: str, branch: str) -> dict[str, Any] | None:
+    owner = repo.split("/", 1)[0]
+    query = urllib.parse.urlencode({"head": f"{owner}:{branch}", "state": "open"})
+    pulls = github.paginate(f"/repos/{repo}/pulls?{query}")
+    return next((p for p in pulls if p.get("head", {}).get("ref") == branch), None)
+
+
+def open_template_pulls(github: GitHubClient, repo: str) -> list[dict[str, Any]]:
+    pulls = github.paginate(f"/repos/{repo}/pulls?state=open")
+    return [p for p in pulls if str(p.get("head", {}).get("ref", "")).startswith(BRANCH_PREFIX)]
+
+
+def update_pull(github: GitHubClient, repo: str, number: int, *, title: str, body: str, base: str) -> dict[str, Any]:
+    body = cap_body(body, FULL_REPORT)
+    return github.request("PATCH", f"/repos/{repo}/pulls/{number}", {"title": title, "body": body, "base": base})
+
+
+def create_pull(
+    github: GitHubClient, repo: str, *, head: str, base: str, title: str, body: str, draft: bool
+) -> tuple[dict[str, Any], str]:
+    """The new pull request and what was done (`opened`, `opened as draft`, `opened marked conflicted`)."""
+    body = cap_body(body, FULL_REPORT)
+    fields = {"title": title, "head": head, "base": base, "body": body}
+    try:
+        pull = github.request("POST", f"/repos/{repo}/pulls", {**fields, "draft": draft})
+        return pull, "opened as draft" if draft else "opened"
+    except GitHubError as error:
+        if not (draft and error.status == 422 and DRAFT_REFUSED in str(error).lower()):
+            raise
+    pull = github.request("POST", f"/repos/{repo}/pulls", {**fields, "title": CONFLICTED_TITLE_PREFIX + title})
+    github.request("POST", f"/repos/{repo}/issues/{pull['number']}/labels", {"labels": [CONFLICTED_LABEL]})
+    return pull, "opened marked conflicted (drafts are not available)"

@@ -9,9 +9,9 @@ from typing import Any
 from devops_studio.fleet.answers import AnswersError, read_repo_answers
 from devops_studio.fleet.discovery import RepoRef, repo_name
 from devops_studio.fleet.gitcmd import GitError, git, is_url
-from devops_studio.fleet.github import GitHub, GitHubError, slug_from_url
 from devops_studio.fleet.mirror import expand_template_url, parse_version, version_of
-from devops_studio.fleet.pullrequest import BRANCH_PREFIX
+from devops_studio.fleet.pullrequest import open_template_pulls, slug_from_url
+from devops_studio.github_api import GitHubClient, GitHubError
 
 
 def newest_tag(source: str) -> str:
@@ -29,7 +29,7 @@ def newest_tag(source: str) -> str:
     return versions[-1][1]
 
 
-def _pull_request_state(github: GitHub, ref: RepoRef, owner: str | None) -> str:
+def _pull_request_state(github: GitHubClient, ref: RepoRef, owner: str | None) -> str:
     slug = ref.github or slug_from_url(ref.location)
     if slug is None and ref.local:
         try:
@@ -44,7 +44,7 @@ def _pull_request_state(github: GitHub, ref: RepoRef, owner: str | None) -> str:
     if slug is None:
         return ""
     try:
-        pulls = github.open_template_pulls(slug, BRANCH_PREFIX)
+        pulls = open_template_pulls(github, slug)
     except GitHubError as exc:
         return f"unknown ({exc})"
     if not pulls:
@@ -55,7 +55,7 @@ def _pull_request_state(github: GitHub, ref: RepoRef, owner: str | None) -> str:
 
 
 def fleet_status(repos: list[RepoRef], *, template: str | None = None,
-                 github: GitHub | None = None) -> list[dict[str, Any]]:
+                 github: GitHubClient | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     newest_by_source: dict[str, str | Exception] = {}
     with tempfile.TemporaryDirectory(prefix="devops-studio-status.") as scratch:

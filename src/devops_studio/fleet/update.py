@@ -16,9 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from devops_studio.fleet import pullrequest
 from devops_studio.fleet.answers import AnswersError, read_repo_answers
 from devops_studio.fleet.discovery import RepoRef, repo_name
-from devops_studio.fleet.github import GitHub, GitHubError, slug_from_url
 from devops_studio.fleet.mirror import TemplateMirror, insteadof_env
 from devops_studio.fleet.worker import ERROR, Job, RepoResult, init_worker, update_repo
+from devops_studio.github_api import GitHubClient, GitHubError, api_url, env_token
 
 
 @dataclass
@@ -65,8 +65,8 @@ def run_update(repos: list[RepoRef], options: UpdateOptions, console: Console) -
         raise ValueError("--pr needs --push: a pull request needs the branch on the remote")
     if options.jobs < 1:
         raise ValueError(f"--jobs {options.jobs}: give 1 or more parallel updates")
-    github = GitHub() if options.pr else None
-    if github is not None and not github.token:
+    github = GitHubClient(env_token(), api_url()) if options.pr else None
+    if github is not None and not github.has_token:
         raise ValueError("--pr: set GH_TOKEN or GITHUB_TOKEN in the environment (never on the command line)")
 
     run = UpdateRun()
@@ -155,9 +155,9 @@ def _execute(jobs: list[Job], options: UpdateOptions, run_dir: Path, rewrites: d
 def _slug(ref: RepoRef, result: dict[str, Any]) -> str | None:
     if ref.github:
         return ref.github
-    if result.get("publish_url") and (slug := slug_from_url(result["publish_url"])):
+    if result.get("publish_url") and (slug := pullrequest.slug_from_url(result["publish_url"])):
         return slug
-    if not ref.local and (slug := slug_from_url(ref.location)):
+    if not ref.local and (slug := pullrequest.slug_from_url(ref.location)):
         return slug
     owner = result.get("github_owner")
     if owner:
@@ -165,7 +165,7 @@ def _slug(ref: RepoRef, result: dict[str, Any]) -> str | None:
     return None
 
 
-def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub,
+def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHubClient,
                    mirror_of_repo: dict[str, TemplateMirror]) -> None:
     by_name = {ref.name: ref for ref in repos}
     for result in run.results:
@@ -178,7 +178,7 @@ def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub,
                             "github_owner, or list the repo in studio.yml"}
             continue
         try:
-            existing = github.find_open_pull(slug, result["branch"])
+            existing = pullrequest.find_open_pull(github, slug, result["branch"])
             if result["published"] != "remote":
                 # Not pushed (a person's commits on the branch): leave their pull request alone.
                 if existing:
@@ -191,13 +191,13 @@ def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub,
             title = pullrequest.title_for(result)
             draft = pullrequest.is_draft(result)
             if existing:
-                pr = github.update_pull(slug, existing["number"], title=title, body=body,
-                                        base=result["base_branch"])
+                pr = pullrequest.update_pull(github, slug, existing["number"], title=title, body=body,
+                                             base=result["base_branch"])
                 action = "updated"
             else:
-                pr = github.create_pull(slug, head=result["branch"], base=result["base_branch"],
-                                        title=title, body=body, draft=draft)
-                action = "opened as draft" if draft else "opened"
+                pr, action = pullrequest.create_pull(github, slug, head=result["branch"],
+                                                     base=result["base_branch"], title=title, body=body,
+                                                     draft=draft)
             result["pr"] = {"number": pr["number"], "url": pr.get("html_url"), "draft": pr.get("draft"),
                             "action": action, "repo": slug}
         except GitHubError as exc:
