@@ -169,6 +169,11 @@ class Ollama:
         # server sends (`system`); its raw request keeps host, headers and error mapping.
         return self._call(path, lambda: self._client._request_raw(method, path, json=body).json())
 
+    def chat(self, body: dict[str, Any]) -> Any:
+        """One non-streaming /api/chat reply as the server sent it (prompt_eval_count, done_reason and
+        thinking included, which the reviewer reads)."""
+        return self._raw_json("POST", "/api/chat", {**body, "stream": False})
+
     def version(self) -> str:
         return self._raw_json("GET", "/api/version")["version"]
 

@@ -76,8 +76,7 @@ class ReviewModel:
         if think is not None:
             body["think"] = think
         try:
-            # The client has no chat call of its own yet; its JSON request is the one shared path.
-            reply = self._slow._json("POST", "/api/chat", body)
+            reply = self._slow.chat(body)
         except ollama_client.ModelNotFound:
             raise ModelUnavailable(f"model {self.model} not found", kind="missing_model") from None
         except ollama_client.OllamaUnreachable as error:
