@@ -363,7 +363,16 @@ def _check_host(ctx: RunnerContext) -> None:
 def plan_windows(ctx: RunnerContext, report: Report) -> Report:
     spec = ctx.spec
     url = f"https://github.com/{ctx.scope.split('/', 1)[1]}"
-    plan = service.windows_plan(ctx.service, ctx.scope, url, spec.name, list(spec.labels), spec.work_folder)
+    plan = service.windows_plan(
+        ctx.service,
+        ctx.scope,
+        url,
+        spec.name,
+        list(spec.labels),
+        spec.work_folder,
+        arch=ctx.node.arch,
+        runner_group=spec.group if spec.scope == "org" else None,
+    )
     ctx.console.print(
         f"Windows service plan for runner {spec.name}: run in an elevated PowerShell on "
         f"{ctx.node.name} with the GitHub CLI logged in (gh auth login):",
@@ -595,12 +604,33 @@ def _wait_online(ctx: RunnerContext, report: Report, runner_id: int, wait: float
         )
 
 
+def runner_group_id(ctx: RunnerContext) -> int:
+    """The id of the inventory's runner group: looked up for org runners; repositories have only group 1."""
+    if ctx.spec.scope != "org":
+        return 1  # a repository's runners all sit in its one default group, id 1
+    groups = ctx.api().paginate(f"/orgs/{ctx.inventory.owner}/actions/runner-groups", "runner_groups")
+    for group in groups:
+        if group.get("name") == ctx.spec.group:
+            return int(group["id"])
+    names = ", ".join(str(g.get("name")) for g in groups) or "(none)"
+    raise RunnerError(
+        f"the organization {ctx.inventory.owner} has no runner group {ctx.spec.group!r} "
+        f"(nodes.{ctx.node.name}.runner.group); use one of: {names}, or create it in the organization's "
+        "Settings > Actions > Runner groups"
+    )
+
+
 def _run_jit(ctx: RunnerContext, report: Report, user: pwd.struct_passwd, wait: float) -> Report:
     spec = ctx.spec
     # A just-in-time runner gets no default labels: name them all.
     os_label = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}[ctx.node.os]
     labels = ["self-hosted", os_label, ctx.node.arch.upper(), *spec.labels]
-    body = {"name": spec.name, "runner_group_id": 1, "labels": labels, "work_folder": spec.work_folder}
+    body = {
+        "name": spec.name,
+        "runner_group_id": runner_group_id(ctx),
+        "labels": labels,
+        "work_folder": spec.work_folder,
+    }
     try:
         answer = ctx.api().request("POST", f"/{ctx.scope}/actions/runners/generate-jitconfig", body)
     except GitHubError as error:
