@@ -48,6 +48,8 @@ def post(path, body):
             return resp.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as error:
         return error.code, None
+    except OSError:  # no test server (the service tests): the listener keeps running regardless
+        return 0, None
 
 
 def options(args):
