@@ -446,3 +446,23 @@ def test_register_refuses_another_node_of_the_inventory(lab):
     result = lab.register()
     assert result.returncode == 1 and "chronos is another machine" in result.stderr
     assert lab.runner() is None and not (lab.base / "runner").exists()
+
+
+def test_purge_deletes_only_a_folder_that_holds_a_runner(lab):
+    """`directory` pointed at a folder of someone else's files: --purge keeps it and says why."""
+    victim = lab.base / "runner"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me")
+    (victim / "config.sh").write_text("#!/bin/sh\n")  # looks a bit like a runner, is not our layout
+    result = lab.cli("runner", "remove", "--node", "chronos", "--purge")
+    assert result.returncode == 1
+    assert "kept" in result.stdout and "nodes.chronos.runner.directory" in result.stdout
+    assert (victim / "precious.txt").read_text() == "keep me"
+
+
+def test_purge_keeps_a_runner_folder_that_also_holds_other_files(lab):
+    assert lab.register().returncode == 0
+    (lab.base / "runner" / "notes.txt").write_text("mine")
+    result = lab.cli("runner", "remove", "--node", "chronos", "--purge")
+    assert result.returncode == 1 and "notes.txt" in result.stdout
+    assert (lab.base / "runner" / "notes.txt").exists()

@@ -707,9 +707,39 @@ def remove(ctx: RunnerContext, *, purge: bool = False, report: Report | None = N
     else:
         report.add("runner on GitHub", DONE, f"no runner named {spec.name}")
     if purge and ctx.directory.exists():
-        shutil.rmtree(ctx.directory)
-        report.add("runner files", CHANGED, f"removed {ctx.directory}")
+        reason = not_a_runner_folder(ctx.directory)
+        if reason:
+            report.add(
+                "runner files",
+                FAILED,
+                f"kept {ctx.directory}: {reason}; --purge deletes only a folder that `runner register` set up "
+                f"(check nodes.{ctx.node.name}.runner.directory)",
+            )
+        else:
+            shutil.rmtree(ctx.directory)
+            report.add("runner files", CHANGED, f"removed {ctx.directory}")
     return report
+
+
+def not_a_runner_folder(directory: Path) -> str | None:
+    """Why `directory` does not look like a runner folder we installed; None when it does.
+
+    Our layout is versions/<x.y.z>/ (each an unpacked release with config.sh and run.sh) and a `current`
+    symlink into versions/, next to nothing but runner files.
+    """
+    if directory.is_symlink() or not directory.is_dir():
+        return "it is not a plain folder"
+    current = directory / "current"
+    versions = directory / "versions"
+    if not (current.is_symlink() and versions.is_dir()):
+        return "it holds no current -> versions/<version> runner release"
+    target = current.resolve()
+    if target.parent != versions.resolve() or not (target / "config.sh").is_file() or not (target / "run.sh").is_file():
+        return "current does not point at an unpacked runner release (config.sh, run.sh) in versions/"
+    others = sorted(p.name for p in directory.iterdir() if p.name not in ("current", "versions", "_work"))
+    if others:
+        return f"it also holds {', '.join(others[:5])}, which the runner did not put there"
+    return None
 
 
 def status(ctx: RunnerContext) -> tuple[Report, dict[str, Any]]:
