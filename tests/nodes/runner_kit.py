@@ -11,6 +11,7 @@ writing the token itself anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -402,10 +403,8 @@ def kill_listeners(record_dir: Path) -> None:
     """Test clean-up: no stand-in outlives its test, whatever the test found."""
     state = record_dir / "systemctl-state.json"
     for main in json.loads(state.read_text()).values() if state.exists() else []:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(main, 9)  # the fake systemctl starts each main process as a group leader
-        except ProcessLookupError:
-            pass
     for pid in live_listeners(record_dir):
         os.kill(pid, 9)
 
