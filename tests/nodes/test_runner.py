@@ -284,7 +284,7 @@ def test_status_reports_online_and_json(lab):
 def test_bad_token_answers_with_the_fix(lab):
     lab.env["GH_TOKEN"] = "ghp_wrong"
     result = lab.register()
-    assert result.returncode == 1
+    assert result.returncode == 3  # GitHub refused (docs/nodes.md, exit codes)
     assert "Bad credentials" in result.stderr and "gh auth login" in result.stderr
     assert "ghp_wrong" not in result.stdout + result.stderr
     assert not (lab.base / "runner").exists()
@@ -444,7 +444,7 @@ def test_register_refuses_another_node_of_the_inventory(lab):
         "    memory_gb: 8\n    roles: [build]\n"
     )
     result = lab.register()
-    assert result.returncode == 1 and "chronos is another machine" in result.stderr
+    assert result.returncode == 2 and "chronos is another machine" in result.stderr
     assert lab.runner() is None and not (lab.base / "runner").exists()
 
 
@@ -466,3 +466,34 @@ def test_purge_keeps_a_runner_folder_that_also_holds_other_files(lab):
     result = lab.cli("runner", "remove", "--node", "chronos", "--purge")
     assert result.returncode == 1 and "notes.txt" in result.stdout
     assert (lab.base / "runner" / "notes.txt").exists()
+
+
+def test_errors_are_one_line_redacted_and_debug_shows_the_trace(lab):
+    text = lab.inventory.read_text().replace(
+        "  owner: chronos-lab", "  api_url: https://octo:hunter2@ghe.example.com\n  owner: chronos-lab"
+    )
+    lab.inventory.write_text(text)
+    plain = lab.cli("runner", "status", "--node", "chronos")
+    assert plain.returncode == 2 and plain.stderr.startswith("error: ")
+    assert "github.api_url: must not hold credentials" in plain.stderr and "Traceback" not in plain.stderr
+    debug = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devops_studio",
+            "--debug",
+            "runner",
+            "status",
+            "--node",
+            "chronos",
+            "--inventory",
+            str(lab.inventory),
+        ],
+        env=lab.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    for result in (plain, debug):
+        assert "hunter2" not in result.stdout + result.stderr

@@ -30,6 +30,7 @@ from rich.console import Console
 from devops_studio.github_api import GitHub, GitHubError, env_without_tokens, server_url
 from devops_studio.inventory import Inventory, Node, RunnerSpec
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, SKIPPED, Report
+from devops_studio.redact import redact
 from devops_studio.runner import package, service
 
 LOCAL_CONFIG_FILES = (".runner", ".credentials", ".credentials_rsaparams", ".service")
@@ -180,10 +181,7 @@ def runner_env(user: pwd.struct_passwd, secrets: dict[str, str] | None = None) -
 
 
 def scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    return redact(text, secrets)
 
 
 def run_as(
