@@ -30,6 +30,8 @@ ROLES = ("production", "runner", "dev", "review", "gpu", "build")
 OSES = ("linux", "macos", "windows")
 ARCHES = ("x64", "arm64")
 RUNNER_SCOPES = ("repo", "org")
+RUNNER_ROLES = ("deploy", "ci", "general")
+DEPLOY_LABEL = "chronos-deploy"  # the deploy runner's own label; no other runner may carry it
 LANGUAGES = ("ja", "en")
 # Roles that need an Ollama section, and roles that need a runner section.
 OLLAMA_ROLES = ("dev", "review", "gpu")
@@ -96,6 +98,8 @@ class RunnerSpec:
     work_folder: str
     ephemeral: bool
     group: str
+    # deploy: the production runner; ci: one-job JIT runners for self-hosted CI; general: anything else
+    role: str = "general"
 
 
 @dataclass(frozen=True)
@@ -443,7 +447,7 @@ def _runner(
     check.keys(
         spec,
         path,
-        ("scope", "repo", "name", "labels", "user", "directory", "work_folder", "ephemeral", "group"),
+        ("scope", "repo", "name", "labels", "user", "directory", "work_folder", "ephemeral", "group", "role"),
     )
     scope = check.value(spec, "scope", path, str, default="repo", choices=RUNNER_SCOPES)
     repo = check.value(spec, "repo", path, str)
@@ -508,6 +512,7 @@ def _runner(
     )
     ephemeral = check.value(spec, "ephemeral", path, bool, default=False)
     group = check.value(spec, "group", path, str, default="Default")
+    role = check.value(spec, "role", path, str, default="general", choices=RUNNER_ROLES)
     if scope is None or name is None or user is None or user == "root" or directory is None or work is None:
         return None
     return RunnerSpec(
@@ -518,8 +523,9 @@ def _runner(
         user,
         directory,
         work,
-        bool(ephemeral),
+        bool(ephemeral) or role == "ci",
         group,
+        role or "general",
     )
 
 
@@ -728,6 +734,37 @@ def _review(
     return policy
 
 
+def _runner_roles(check: _Checker, data: CommentedMap, nodes: dict[str, Node]) -> None:
+    """CI runners never share a label or a user with the deploy runner, so a CI job cannot land there."""
+    deploy_labels = {DEPLOY_LABEL.lower()}
+    deploy_users = set()
+    for node in nodes.values():
+        if node.runner and (node.runner.role == "deploy" or node.has("production")):
+            deploy_labels |= {label.lower() for label in node.runner.labels}
+            deploy_users |= {node.runner.user, node.deploy_user or node.runner.user}
+    for node in nodes.values():
+        spec = node.runner
+        if spec is None or spec.role != "ci":
+            continue
+        raw = data["nodes"][node.name]["runner"]
+        path = f"nodes.{node.name}.runner"
+        for index, label in enumerate(spec.labels):
+            if label.lower() in deploy_labels:
+                check.add(
+                    check.line_of(raw["labels"], index),
+                    f"{path}.labels[{index}]",
+                    f"{label!r} is a label of the deploy runner, so a CI job could run there or a deploy job "
+                    "here; give CI runners labels of their own",
+                )
+        if spec.user in deploy_users:
+            check.add(
+                check.line_of(raw, "user") or check.line_of(raw),
+                f"{path}.user",
+                f"{spec.user!r} is the deploy user; CI runners need a user of their own with no access to "
+                "production files or the Docker socket, e.g. studio-ci",
+            )
+
+
 def base_model(name: str, profiles: dict[str, Profile]) -> str:
     """The model a name runs on: a profile's `from`, or the model itself."""
     return profiles[name].base if name in profiles else name
@@ -822,6 +859,7 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     profiles = _profiles(check, data, models)
     nodes = _nodes(check, data, models, profiles, repos)
     review = _review(check, data, models, nodes, profiles)
+    _runner_roles(check, data, nodes)
     if check.problems:
         raise InventoryError(check.problems)
     return Inventory(path, owner, tuple(repos), api_url.rstrip("/"), models, profiles, nodes, review)

@@ -347,3 +347,49 @@ def test_loopback_api_url_may_use_http(tmp_path):
     path = tmp_path / "studio.yml"
     path.write_text(text)
     assert load_inventory(path).api_url == "http://127.0.0.1:8080/api"
+
+
+CI_RUNNER = """
+  ci-box:
+    os: linux
+    arch: x64
+    memory_gb: 16
+    roles: [runner]
+    runner:
+      scope: repo
+      repo: todo-auth-app
+      role: ci
+      labels: [{labels}]
+      user: {user}
+"""
+
+
+@pytest.mark.parametrize(
+    ("labels", "user", "key", "words"),
+    [
+        ("chronos", "studio-ci", "nodes.ci-box.runner.labels[0]", ["label of the deploy runner"]),
+        ("ci, chronos-deploy", "studio-ci", "nodes.ci-box.runner.labels[1]", ["label of the deploy runner"]),
+        ("ci", "github-runner", "nodes.ci-box.runner.user", ["deploy user", "Docker socket"]),
+    ],
+    ids=["deploy-runner-label", "deploy-label", "deploy-user"],
+)
+def test_ci_runner_that_could_take_deploy_jobs_is_refused(tmp_path, labels, user, key, words):
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "\nnodes:\n", "\nnodes:" + CI_RUNNER.format(labels=labels, user=user), 1
+    )
+    path = tmp_path / "studio.yml"
+    path.write_text(text)
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    matching = [p for p in caught.value.problems if p.key == key and all(w in p.message for w in words)]
+    assert matching and matching[0].line > 0, "\n".join(map(str, caught.value.problems))
+
+
+def test_ci_runner_of_its_own_is_an_ephemeral_ci_runner(tmp_path):
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "\nnodes:\n", "\nnodes:" + CI_RUNNER.format(labels="ci", user="studio-ci"), 1
+    )
+    path = tmp_path / "studio.yml"
+    path.write_text(text)
+    spec = load_inventory(path).node("ci-box").runner
+    assert spec.role == "ci" and spec.ephemeral and spec.user == "studio-ci"

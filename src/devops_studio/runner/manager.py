@@ -401,6 +401,15 @@ def register(
     ensure_user(ctx, report, dry_run=False)
     user = user_info(spec.user)
     assert user is not None
+    if spec.role == "ci":
+        # Self-hosted CI runs one job per runner (JIT) as a user that cannot reach production.
+        groups = {g.gr_name for g in grp.getgrall() if spec.user in g.gr_mem} | {grp.getgrgid(user.pw_gid).gr_name}
+        if "docker" in groups:
+            raise RunnerError(
+                f"the CI runner user {spec.user!r} is in the docker group, which is root on this machine; "
+                f"use a user of its own for nodes.{ctx.node.name}.runner.user (gpasswd -d {spec.user} docker)"
+            )
+        return _run_jit(ctx, report, user, wait)
     if jit:
         return _run_jit(ctx, report, user, wait)
 
