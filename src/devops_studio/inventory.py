@@ -7,6 +7,7 @@ collected and reported together, so one run shows everything to fix.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -19,13 +20,18 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from devops_studio import models as model_names
+from devops_studio.validation import full_match, path_problem, url_problem
 
 DEFAULT_INVENTORY = "studio.yml"
 SCHEMA_VERSION = 1
+MAX_INVENTORY_BYTES = 1 << 20
+MAX_DEPTH = 12  # an inventory nests 6 levels deep; anything past this is not an inventory
 ROLES = ("production", "runner", "dev", "review", "gpu", "build")
 OSES = ("linux", "macos", "windows")
 ARCHES = ("x64", "arm64")
 RUNNER_SCOPES = ("repo", "org")
+RUNNER_ROLES = ("deploy", "ci", "general")
+DEPLOY_LABEL = "chronos-deploy"  # the deploy runner's own label; no other runner may carry it
 LANGUAGES = ("ja", "en")
 # Roles that need an Ollama section, and roles that need a runner section.
 OLLAMA_ROLES = ("dev", "review", "gpu")
@@ -33,7 +39,7 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MODEL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9._-]+)?(:[A-Za-z0-9._-]+)?$")
 GH_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+REPO_RE = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9._-]{1,100}")  # GitHub refuses "." and ".."
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,8 @@ class RunnerSpec:
     work_folder: str
     ephemeral: bool
     group: str
+    # deploy: the production runner; ci: one-job JIT runners for self-hosted CI; general: anything else
+    role: str = "general"
 
 
 @dataclass(frozen=True)
@@ -185,7 +193,7 @@ class _Checker:
         for name in section:
             spec = self.child(section, name)
             path = f"{prefix}.{name}"
-            if not isinstance(name, str) or not name_re.match(name):
+            if not isinstance(name, str) or not full_match(name_re, name):
                 self.add(self.line_of(section, name), path, bad_name)
             elif not isinstance(spec, CommentedMap):
                 self.add(self.line_of(section, name), path, not_mapping)
@@ -242,7 +250,7 @@ class _Checker:
         if choices is not None and value not in choices:
             self.add(line, full, f"{value!r} is not allowed; use one of: {', '.join(choices)}")
             return default
-        if pattern is not None and isinstance(value, str) and not pattern.match(value):
+        if pattern is not None and isinstance(value, str) and not full_match(pattern, value):
             self.add(line, full, f"{value!r} is not valid{'; ' + hint if hint else ''}")
             return default
         return value
@@ -275,7 +283,7 @@ class _Checker:
                 self.add(line, f"{full}[{index}]", f"must be text, not {item!r}")
             elif choices is not None and item not in choices:
                 self.add(line, f"{full}[{index}]", f"{item!r} is not allowed; use one of: {', '.join(choices)}")
-            elif pattern is not None and not pattern.match(item):
+            elif pattern is not None and not full_match(pattern, item):
                 self.add(line, f"{full}[{index}]", f"{item!r} is not valid{'; ' + hint if hint else ''}")
             elif item in result:
                 self.add(line, f"{full}[{index}]", f"{item!r} is listed twice")
@@ -288,6 +296,18 @@ def _load_yaml(path: Path) -> Any:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
+        size = path.stat().st_size
+        if size > MAX_INVENTORY_BYTES:
+            raise InventoryError(
+                [
+                    Problem(
+                        str(path),
+                        0,
+                        "",
+                        f"is {size} bytes; an inventory may hold at most {MAX_INVENTORY_BYTES} (1 MiB)",
+                    )
+                ]
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InventoryError(
@@ -303,7 +323,10 @@ def _load_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as error:
         raise InventoryError([Problem(str(path), 0, "", f"cannot read the file: {error}")]) from None
     try:
-        return yaml.load(text)
+        data = yaml.load(text)
+    except RecursionError:
+        data = None
+        too_deep = True
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 0
@@ -314,6 +337,21 @@ def _load_yaml(path: Path) -> Any:
                 [Problem(str(path), line, duplicate.group(1), f"{message}; keep one of them")]
             ) from None
         raise InventoryError([Problem(str(path), line, "", f"YAML syntax error: {message}")]) from None
+    else:
+        too_deep = _depth(data) > MAX_DEPTH
+    if too_deep:
+        raise InventoryError(
+            [Problem(str(path), 0, "", f"nests deeper than {MAX_DEPTH} levels; an inventory needs at most 6")]
+        )
+    return data
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deeply `value` nests, counting no further than MAX_DEPTH + 1."""
+    if level > MAX_DEPTH or not isinstance(value, dict | list):
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    return max((_depth(child, level + 1) for child in children), default=level + 1)
 
 
 def _models(check: _Checker, data: CommentedMap) -> dict[str, Model]:
@@ -332,8 +370,9 @@ def _models(check: _Checker, data: CommentedMap) -> dict[str, Model]:
         family = check.value(spec, "family", path, str, required=True, hint="the model family, e.g. gptoss")
         memory = check.value(spec, "memory_gb", path, (int, float), required=True, hint="GB the model needs")
         fallback = check.value(spec, "fallback", path, str)
-        if isinstance(memory, int | float) and memory <= 0:
-            check.add(check.line_of(spec, "memory_gb"), f"{path}.memory_gb", "must be greater than 0")
+        if isinstance(memory, int | float) and not (math.isfinite(memory) and memory > 0):
+            check.add(check.line_of(spec, "memory_gb"), f"{path}.memory_gb", "must be a finite number above 0")
+            memory = None
         if family is not None and memory is not None:
             models[name] = Model(name, family, float(memory), fallback)
     for name, model in models.items():
@@ -410,7 +449,7 @@ def _runner(
     check.keys(
         spec,
         path,
-        ("scope", "repo", "name", "labels", "user", "directory", "work_folder", "ephemeral", "group"),
+        ("scope", "repo", "name", "labels", "user", "directory", "work_folder", "ephemeral", "group", "role"),
     )
     scope = check.value(spec, "scope", path, str, default="repo", choices=RUNNER_SCOPES)
     repo = check.value(spec, "repo", path, str)
@@ -446,7 +485,7 @@ def _runner(
         path,
         str,
         default="github-runner",
-        pattern=re.compile(r"^[a-z_][a-z0-9_-]{0,31}$"),
+        pattern=re.compile(r"[a-z_][a-z0-9_-]{0,31}"),
         hint="a system user name",
     )
     if user == "root":
@@ -461,10 +500,22 @@ def _runner(
         "windows": "C:\\actions-runner",
     }[os_name]
     directory = check.value(spec, "directory", path, str, default=default_dir)
-    work = check.value(spec, "work_folder", path, str, default="_work")
+    if isinstance(directory, str) and (problem := path_problem(directory, windows=os_name == "windows")):
+        check.add(check.line_of(spec, "directory"), f"{path}.directory", problem)
+        directory = None
+    work = check.value(
+        spec,
+        "work_folder",
+        path,
+        str,
+        default="_work",
+        pattern=re.compile(r"(?!\.\.?\Z)[A-Za-z0-9._-]{1,64}"),
+        hint="a folder name inside the runner folder, e.g. _work",
+    )
     ephemeral = check.value(spec, "ephemeral", path, bool, default=False)
     group = check.value(spec, "group", path, str, default="Default")
-    if scope is None or name is None or user is None or user == "root":
+    role = check.value(spec, "role", path, str, default="general", choices=RUNNER_ROLES)
+    if scope is None or name is None or user is None or user == "root" or directory is None or work is None:
         return None
     return RunnerSpec(
         scope,
@@ -474,8 +525,9 @@ def _runner(
         user,
         directory,
         work,
-        bool(ephemeral),
+        bool(ephemeral) or role == "ci",
         group,
+        role or "general",
     )
 
 
@@ -489,9 +541,11 @@ def _ollama(
         path,
         str,
         default="http://127.0.0.1:11434",
-        pattern=re.compile(r"^https?://[^\s/]+(:\d+)?/?$"),
         hint="e.g. http://127.0.0.1:11434",
     )
+    if isinstance(url, str) and (problem := url_problem(url, https_unless_loopback=False)):
+        check.add(check.line_of(spec, "url"), f"{path}.url", problem)
+        url = None
     names = check.string_list(spec, "models", path)
     for index, name in enumerate(names):
         if name not in models:
@@ -556,10 +610,13 @@ def _nodes(
         os_name = check.value(spec, "os", path, str, required=True, choices=OSES)
         arch = check.value(spec, "arch", path, str, required=True, choices=ARCHES)
         memory = check.value(spec, "memory_gb", path, (int, float), required=True, hint="RAM in GB, e.g. 64")
-        if isinstance(memory, int | float) and memory <= 0:
-            check.add(check.line_of(spec, "memory_gb"), f"{path}.memory_gb", "must be greater than 0")
+        if isinstance(memory, int | float) and not (math.isfinite(memory) and memory > 0):
+            check.add(check.line_of(spec, "memory_gb"), f"{path}.memory_gb", "must be a finite number above 0")
             memory = None
         vram = check.value(spec, "gpu_vram_gb", path, (int, float))
+        if isinstance(vram, int | float) and not (math.isfinite(vram) and vram > 0):
+            check.add(check.line_of(spec, "gpu_vram_gb"), f"{path}.gpu_vram_gb", "must be a finite number above 0")
+            vram = None
         host = check.value(spec, "host", path, str)
         roles = check.string_list(spec, "roles", path, required=True, choices=ROLES)
         runner = None
@@ -587,8 +644,8 @@ def _nodes(
         apps_dir = check.value(
             spec, "apps_dir", path, str, default="/home/chronos/apps" if "production" in roles else None
         )
-        if apps_dir is not None and not apps_dir.startswith("/"):
-            check.add(check.line_of(spec, "apps_dir"), f"{path}.apps_dir", "must be an absolute path")
+        if isinstance(apps_dir, str) and (problem := path_problem(apps_dir)):
+            check.add(check.line_of(spec, "apps_dir"), f"{path}.apps_dir", problem)
         # Deploy jobs run as the runner's user, so on a production node they are one and the same.
         runner_user = runner.user if runner else None
         deploy_user = check.value(
@@ -681,6 +738,37 @@ def _review(
     return policy
 
 
+def _runner_roles(check: _Checker, data: CommentedMap, nodes: dict[str, Node]) -> None:
+    """CI runners never share a label or a user with the deploy runner, so a CI job cannot land there."""
+    deploy_labels = {DEPLOY_LABEL.lower()}
+    deploy_users = set()
+    for node in nodes.values():
+        if node.runner and (node.runner.role == "deploy" or node.has("production")):
+            deploy_labels |= {label.lower() for label in node.runner.labels}
+            deploy_users |= {node.runner.user, node.deploy_user or node.runner.user}
+    for node in nodes.values():
+        spec = node.runner
+        if spec is None or spec.role != "ci":
+            continue
+        raw = data["nodes"][node.name]["runner"]
+        path = f"nodes.{node.name}.runner"
+        for index, label in enumerate(spec.labels):
+            if label.lower() in deploy_labels:
+                check.add(
+                    check.line_of(raw["labels"], index),
+                    f"{path}.labels[{index}]",
+                    f"{label!r} is a label of the deploy runner, so a CI job could run there or a deploy job "
+                    "here; give CI runners labels of their own",
+                )
+        if spec.user in deploy_users:
+            check.add(
+                check.line_of(raw, "user") or check.line_of(raw),
+                f"{path}.user",
+                f"{spec.user!r} is the deploy user; CI runners need a user of their own with no access to "
+                "production files or the Docker socket, e.g. studio-ci",
+            )
+
+
 def base_model(name: str, profiles: dict[str, Profile]) -> str:
     """The model a name runs on: a profile's `from`, or the model itself."""
     return profiles[name].base if name in profiles else name
@@ -766,13 +854,16 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
             "github",
             str,
             default=api_url,
-            pattern=re.compile(r"^https?://\S+$"),
             hint="e.g. https://api.github.com",
         )
+        if isinstance(api_url, str) and (problem := url_problem(api_url, https_unless_loopback=True)):
+            check.add(check.line_of(github, "api_url"), "github.api_url", problem)
+            api_url = "https://api.github.com"
     models = _models(check, data)
     profiles = _profiles(check, data, models)
     nodes = _nodes(check, data, models, profiles, repos)
     review = _review(check, data, models, nodes, profiles)
+    _runner_roles(check, data, nodes)
     if check.problems:
         raise InventoryError(check.problems)
     return Inventory(path, owner, tuple(repos), api_url.rstrip("/"), models, profiles, nodes, review)

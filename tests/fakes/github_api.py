@@ -213,6 +213,7 @@ class FakeGitHub:
         ("POST", RUNNERS + r"/remove-token", "create_remove_token"),
         ("POST", RUNNERS + r"/generate-jitconfig", "generate_jitconfig"),
         ("GET", RUNNERS + r"/downloads", "list_runner_downloads"),
+        ("GET", r"/orgs/(?P<org>[^/]+)/actions/runner-groups", "list_runner_groups"),
         ("GET", RUNNERS, "list_runners"),
         ("GET", RUNNERS + r"/(?P<id>\d+)", "get_runner"),
         ("DELETE", RUNNERS + r"/(?P<id>\d+)", "delete_runner"),
@@ -258,6 +259,7 @@ class FakeGitHub:
         # registration / remove tokens -> {"kind", "scope", "expires_at"}
         self.runner_tokens: dict[str, dict[str, Any]] = {}
         self.downloads: list[dict[str, Any]] = []
+        self.runner_groups: dict[str, list[dict[str, Any]]] = {}  # org -> runner groups (Default is id 1)
         self.download_files: dict[str, Path] = {}
         self.pulls: dict[str, dict[int, dict[str, Any]]] = {}  # "owner/repo" -> number -> PR JSON
         self.pull_diffs: dict[tuple[str, int], str] = {}
@@ -366,6 +368,14 @@ class FakeGitHub:
         with self.lock:
             self.orgs.add(org)
             self.runners.setdefault(f"orgs/{org}", {})
+            self.runner_groups.setdefault(org, [{"id": 1, "name": "Default", "visibility": "all", "default": True}])
+
+    def add_runner_group(self, org: str, name: str) -> dict[str, Any]:
+        """A runner group of an organization (``GET /orgs/{org}/actions/runner-groups`` lists it)."""
+        group = {"id": self.next_id(), "name": name, "visibility": "selected", "default": False}
+        with self.lock:
+            self.runner_groups.setdefault(org, []).append(group)
+        return group
 
     def add_runner(
         self,
@@ -407,8 +417,15 @@ class FakeGitHub:
         *,
         version: str = "2.330.0",
         sha256_checksum: str | None = None,
+        omit_checksum: bool = False,
+        temp_download_token: str | None = None,
     ) -> dict[str, Any]:
-        """Publish a runner package; ``sha256_checksum`` overrides the real one (simulates tampering)."""
+        """Publish a runner package; ``sha256_checksum`` overrides the real one (simulates tampering).
+
+        GitHub's description lists ``temp_download_token`` and ``sha256_checksum`` as optional fields of
+        each download: ``omit_checksum`` leaves the checksum out, ``temp_download_token`` adds a token
+        the download must then present as a bearer token.
+        """
         path = Path(path)
         ext = "zip" if os == "win" else "tar.gz"
         filename = f"actions-runner-{os}-{architecture}-{version}.{ext}"
@@ -420,6 +437,10 @@ class FakeGitHub:
             "download_url": f"{self.url}/_downloads/{quote(filename)}",
             "sha256_checksum": digest,
         }
+        if omit_checksum:
+            del asset["sha256_checksum"]
+        if temp_download_token:
+            asset["temp_download_token"] = temp_download_token
         with self.lock:
             self.downloads = [d for d in self.downloads if d["filename"] != filename] + [asset]
             self.download_files[filename] = path
@@ -703,26 +724,53 @@ class FakeGitHub:
         runner["labels"].remove(label)
         return self._labels_response(runner)
 
+    def _runner_group_ids(self, scope: str) -> set[int]:
+        if scope.startswith("orgs/"):
+            return {group["id"] for group in self.runner_groups.get(scope.split("/", 1)[1], [])}
+        return {1}  # a repository's self-hosted runners sit in its one default group
+
     def generate_jitconfig(self, req: Request) -> Response:
         scope = req.params["scope"]
         name = self.body_field(req, "name", "Runner", str, docs=RUNNER_DOCS)
         group = self.body_field(req, "runner_group_id", "Runner", int, docs=RUNNER_DOCS)
         labels = self._label_names(req, allow_empty=False)
         work = self.body_field(req, "work_folder", "Runner", str, required=False) or "_work"
-        if group != 1:
+        if group not in self._runner_group_ids(scope):
             raise ApiError(404, "Not Found", docs=RUNNER_DOCS)
         if self.find_runner(scope, name) is not None:
             raise ApiError(409, f"Already exists - A runner with the name {name} already exists.", docs=RUNNER_DOCS)
         runner = self.add_runner(scope, name, labels=labels, ephemeral=True)
-        config = {
-            "name": name,
-            "scope": scope,
-            "work_folder": work,
-            "runner_id": runner["id"],
-            "secret": secrets.token_hex(16),
+        runner["runner_group_id"] = group
+        # The runner decodes this as base64 of a JSON map {file name: base64 of the file's bytes} and
+        # writes each file into its root (actions/runner src/Runner.Listener/Runner.cs).
+        files = {
+            ".runner": {
+                "agentId": runner["id"],
+                "agentName": name,
+                "poolId": group,
+                "serverUrl": "https://pipelines.actions.githubusercontent.com/" + secrets.token_hex(8),
+                "gitHubUrl": "https://github.com/" + scope.split("/", 1)[1],
+                "workFolder": work,
+                "ephemeral": True,
+            },
+            ".credentials": {"scheme": "OAuth", "data": {"clientId": str(runner["id"]), "authorizationUrl": ""}},
+            ".credentials_rsaparams": {"d": secrets.token_hex(16), "modulus": secrets.token_hex(16)},
         }
-        encoded = base64.b64encode(json.dumps(config).encode()).decode()
+        encoded = base64.b64encode(
+            json.dumps(
+                {key: base64.b64encode(json.dumps(value).encode()).decode() for key, value in files.items()}
+            ).encode()
+        ).decode()
+        with self.lock:
+            self.runners[scope][runner["id"]] = runner
         return Response(201, {"runner": copy.deepcopy(runner), "encoded_jit_config": encoded})
+
+    def list_runner_groups(self, req: Request) -> Response:
+        org = req.params["org"]
+        if org not in self.orgs:
+            raise ApiError(404, "Not Found")
+        groups = self.runner_groups.get(org, [])
+        return self.paginate(req, copy.deepcopy(groups), "runner_groups")
 
     def list_runner_downloads(self, req: Request) -> Response:
         return Response(200, copy.deepcopy(self.downloads))
@@ -731,6 +779,10 @@ class FakeGitHub:
         path = self.download_files.get(req.params["filename"])
         if path is None:
             raise ApiError(404, "Not Found")
+        asset = next(d for d in self.downloads if d["filename"] == req.params["filename"])
+        wanted = asset.get("temp_download_token")
+        if wanted and req.headers.get("authorization") != f"Bearer {wanted}":
+            raise ApiError(401, "Bad credentials")
         return Response(200, path.read_bytes())
 
     # ---- test-only runner protocol

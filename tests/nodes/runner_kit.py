@@ -11,6 +11,7 @@ writing the token itself anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -48,6 +49,8 @@ def post(path, body):
             return resp.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as error:
         return error.code, None
+    except OSError:  # no test server (the service tests): the listener keeps running regardless
+        return 0, None
 
 
 def options(args):
@@ -118,33 +121,90 @@ def config(args):
     print("Runner successfully added")
 
 
-def run(args):
+def listener(args):
+    # Runner.Listener: decodes a JIT config as the runner does, then listens until SIGINT/SIGTERM.
+    import fcntl, signal, time
     jit = os.environ.get("ACTIONS_RUNNER_INPUT_JITCONFIG")
-    record("run.sh", args, jit)
+    record("Runner.Listener", args, jit)
     if jit:
-        runner_id = json.loads(base64.b64decode(jit))["runner_id"]
-    else:
-        runner_id = json.loads((HERE / ".runner").read_text())["agentId"]
+        try:  # base64 of a JSON map {file name: base64 of the file}, written into the runner root
+            files = json.loads(base64.b64decode(jit, validate=True))
+            for name in (".runner", ".credentials", ".credentials_rsaparams"):
+                (HERE / name).write_bytes(base64.b64decode(files[name], validate=True))
+        except (ValueError, KeyError, TypeError) as error:
+            print(f"Failed to decode the JIT config: {error!r}")
+            sys.exit(1)
+    runner_id = json.loads((HERE / ".runner").read_text())["agentId"]
+    # Stands in for the broker's one-session-per-runner rule: a second listener gets Session Conflict.
+    lock = (HERE / ".session.lock").open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print("A session for this runner already exists.")
+        sys.exit(5)
+    stop = []
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    pidfile = Path(SETTINGS["record_dir"]) / "listeners" / str(os.getpid())
+    pidfile.parent.mkdir(exist_ok=True)
+    pidfile.write_text(str(runner_id))
     if (Path(SETTINGS["record_dir"]) / "stay-offline").exists():
-        print("Failed to connect to the broker")  # the service runs, GitHub never sees the runner online
-        return
-    post("/_fake/runner/status", {"id": runner_id, "status": "online"})
-    print("Listening for Jobs")
+        print("Failed to connect to the broker", flush=True)  # runs, but GitHub never sees it online
+    else:
+        post("/_fake/runner/status", {"id": runner_id, "status": "online"})
+        print("Listening for Jobs", flush=True)
+    while not stop and not jit:  # a JIT runner takes its one job and exits
+        time.sleep(0.05)
+    if not jit:
+        post("/_fake/runner/status", {"id": runner_id, "status": "offline"})
+    pidfile.unlink()
+
+
+def service(args):
+    # RunnerService.js: starts the listener; on SIGINT/SIGTERM sends it SIGINT (SIGKILL after 30 s).
+    import signal, subprocess, threading, time
+    child, stopping = None, []
+
+    def graceful(*_):
+        stopping.append(1)
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGINT)
+            threading.Timer(30, child.kill).start()
+
+    signal.signal(signal.SIGINT, graceful)
+    signal.signal(signal.SIGTERM, graceful)
+    while not stopping:
+        child = subprocess.Popen([str(HERE / "bin" / "Runner.Listener"), "run", "--startuptype", "service"])
+        code = child.wait()
+        if stopping or code in (0, 1, 5):
+            break
+        time.sleep(5)
+    os._exit(0)
 
 
 if __name__ == "__main__":
     script, args = sys.argv[1], sys.argv[2:]
     if script == "config":
         config(args)
-    elif script == "run":
-        run(args)
+    elif script == "listener":
+        listener(args)
+    elif script == "service":
+        service(args)
     else:
         record(script, args)
 """
 
 FAKE_SYSTEMCTL = r'''#!/usr/bin/env python3
-"""systemctl stand-in: records calls; enable --now/start/restart run ExecStart once as the unit's User."""
-import json, os, subprocess, sys, pwd, urllib.request
+"""systemctl stand-in: records calls and starts/stops ExecStart with the unit's KillMode emulated.
+
+Emulated, not real systemd (systemd is not PID 1 here): the unit's cgroup is stood in for by the
+session the main process is started in (systemd also gives each service its own session; a process
+that calls setsid() itself would escape this stand-in, not a real cgroup). Stop sends KillSignal to
+the main process (KillMode=process/mixed) or the whole session (control-group), waits up to
+TimeoutStopSec (capped at 40 s here) for the main process to exit, then SIGKILLs the main process
+(process) or every process left in the session (mixed/control-group), as systemd.kill(5) describes.
+"""
+import json, os, signal, subprocess, sys, pwd, time
 from pathlib import Path
 
 SETTINGS = json.loads(Path(__file__).with_suffix(".json").read_text())
@@ -162,45 +222,123 @@ def unit_file(name):
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
 
 
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def session_members(sid):
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid and fields[0] != "Z":
+                members.append(int(entry))
+    return members
+
+
+def signal_all(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
 def start(name):
     unit = unit_file(name)
     user = pwd.getpwnam(unit["User"])
-    env = {"PATH": "/usr/bin:/bin", "HOME": user.pw_dir}
-    done = subprocess.run([unit["ExecStart"]], cwd=unit["WorkingDirectory"], env=env, user=user.pw_uid,
-                          group=user.pw_gid, extra_groups=[], capture_output=True, text=True)
-    if done.returncode != 0:
-        print(done.stdout + done.stderr, file=sys.stderr)
-        sys.exit(1)
-    state[name] = True
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": user.pw_dir, "USER": user.pw_name}
+    log = (RECORD / f"{name}.log").open("ab")
+    main = subprocess.Popen([unit["ExecStart"]], cwd=unit["WorkingDirectory"], env=env, user=user.pw_uid,
+                            group=user.pw_gid, extra_groups=[], stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=log, start_new_session=True)
+    state[name] = main.pid
 
 
 def stop(name):
-    if state.get(name):
-        unit = unit_file(name)
-        runner = Path(unit["WorkingDirectory"]) / ".runner"
-        if runner.exists():
-            agent = json.loads(runner.read_text())
-            body = json.dumps({"id": agent["agentId"], "status": "offline"}).encode()
-            req = urllib.request.Request(SETTINGS["api"] + "/_fake/runner/status", method="POST", data=body,
-                                         headers={"Content-Type": "application/json"})
-            try:
-                urllib.request.urlopen(req, timeout=10).read()
-            except OSError:
-                pass
-    state[name] = False
+    main = state.pop(name, None)
+    if not main or not alive(main):
+        return
+    unit = unit_file(name)
+    mode = unit.get("KillMode", "control-group")
+    sig = getattr(signal, unit.get("KillSignal", "SIGTERM"))
+    signal_all(session_members(main) if mode == "control-group" else [main], sig)
+    deadline = time.monotonic() + 40
+    while alive(main) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    signal_all(session_members(main) if mode in ("mixed", "control-group") else [main], signal.SIGKILL)
 
 
 command = args[0]
 if command == "is-active":
-    sys.exit(0 if all(state.get(u) for u in units) else 3)
-if command in ("start", "restart") or (command == "enable" and "--now" in args):
+    sys.exit(0 if all(state.get(u) and alive(state[u]) for u in units) else 3)
+if command == "restart":
     for unit in units:
+        stop(unit)
         start(unit)
+elif command == "start" or (command == "enable" and "--now" in args):
+    for unit in units:
+        if not (state.get(unit) and alive(state[unit])):
+            start(unit)
 elif command == "stop" or (command == "disable" and "--now" in args):
     for unit in units:
         stop(unit)
 STATE.write_text(json.dumps(state))
 '''
+
+
+# run.sh, run-helper.sh.template and runsvc.sh keep the signal handling of actions/runner's own scripts
+# (src/Misc/layoutroot/run.sh, run-helper.sh.template, src/Misc/layoutbin/runsvc.sh at 258d6c8):
+# run.sh forwards nothing unless RUNNER_MANUALLY_TRAP_SIG is set; runsvc.sh turns TERM into INT.
+RUN_SH = r"""#!/bin/bash
+DIR="$( cd -P "$( dirname "${BASH_SOURCE[0]}" )" && pwd )"
+run() {
+    while :; do
+        cp -f "$DIR"/run-helper.sh.template "$DIR"/run-helper.sh
+        "$DIR"/run-helper.sh $*
+        returnCode=$?
+        if [[ $returnCode -eq 2 ]]; then echo "Restarting runner..."; else echo "Exiting runner..."; exit 0; fi
+    done
+}
+runWithManualTrap() {
+    set -m
+    trap 'kill -INT -$PID' INT TERM
+    while :; do
+        cp -f "$DIR"/run-helper.sh.template "$DIR"/run-helper.sh
+        "$DIR"/run-helper.sh $* &
+        PID=$!
+        wait $PID
+        returnCode=$?
+        if [[ $returnCode -eq 2 ]]; then echo "Restarting runner..."
+        else echo "Exiting runner..."; trap - INT TERM; wait $PID; exit $returnCode; fi
+    done
+}
+if [[ -z "$RUNNER_MANUALLY_TRAP_SIG" ]]; then run $*; else runWithManualTrap $*; fi
+"""
+RUN_HELPER = r"""#!/bin/bash
+DIR="$( cd -P "$( dirname "${BASH_SOURCE[0]}" )" && pwd )"
+"$DIR"/bin/Runner.Listener run $*
+returnCode=$?
+if [[ $returnCode == 2 || $returnCode == 3 || $returnCode == 4 ]]; then exit 2; fi
+exit 0
+"""
+RUNSVC_SH = r"""#!/bin/bash
+trap 'kill -INT $PID' TERM INT
+if [ -f ".path" ]; then export PATH=`cat .path`; fi
+nodever="node20"
+./externals/$nodever/bin/node ./bin/RunnerService.js &
+PID=$!
+wait $PID
+trap - TERM INT
+wait $PID
+"""
 
 
 def _add(tar: tarfile.TarFile, name: str, text: str, mode: int = 0o755) -> None:
@@ -218,14 +356,16 @@ def build_runner_tarball(
     with tarfile.open(path, "w:gz") as tar:
         _add(tar, "./fake_runner.py", FAKE_RUNNER, 0o644)
         _add(tar, "./.fake-settings.json", settings, 0o644)
-        for script, kind in (
-            ("config.sh", "config"),
-            ("run.sh", "run"),
-            ("runsvc.sh", "run"),
-            ("svc.sh", "svc"),
-        ):
+        for script, kind in (("config.sh", "config"), ("svc.sh", "svc")):
             _add(tar, f"./{script}", f'#!/bin/sh\nexec python3 "$(dirname "$0")/fake_runner.py" {kind} "$@"\n')
-        _add(tar, "./bin/Runner.Listener", "#!/bin/sh\necho listener\n")
+        _add(tar, "./run.sh", RUN_SH)
+        _add(tar, "./run-helper.sh.template", RUN_HELPER)
+        _add(tar, "./runsvc.sh", RUNSVC_SH)
+        _add(tar, "./bin/RunnerService.js", "// stand-in: externals/node20/bin/node runs fake_runner.py service\n")
+        node = '#!/bin/sh\nexec python3 "$(dirname "$0")/../../../fake_runner.py" service\n'
+        _add(tar, "./externals/node20/bin/node", node)
+        listener = '#!/bin/sh\nexec python3 "$(dirname "$0")/../fake_runner.py" listener "$@"\n'
+        _add(tar, "./bin/Runner.Listener", listener)
         # The real one installs libicu & co. with the package manager, as root.
         _add(
             tar,
@@ -242,6 +382,31 @@ def write_fake_systemctl(path: Path, *, api: str, record_dir: Path, systemd_dir:
         json.dumps({"api": api, "record_dir": str(record_dir), "systemd_dir": str(systemd_dir)})
     )
     return path
+
+
+def live_listeners(record_dir: Path) -> list[int]:
+    """Pids of stand-in listeners that are still running (each writes record/listeners/<pid>)."""
+    folder = record_dir / "listeners"
+    pids = [int(p.name) for p in folder.iterdir()] if folder.is_dir() else []
+    return [pid for pid in pids if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def kill_listeners(record_dir: Path) -> None:
+    """Test clean-up: no stand-in outlives its test, whatever the test found."""
+    state = record_dir / "systemctl-state.json"
+    for main in json.loads(state.read_text()).values() if state.exists() else []:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(main, 9)  # the fake systemctl starts each main process as a group leader
+    for pid in live_listeners(record_dir):
+        os.kill(pid, 9)
 
 
 def calls(record_dir: Path) -> list[dict]:

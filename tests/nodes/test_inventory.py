@@ -176,6 +176,104 @@ BAD = [
         "nodes.astraeus.ollama",
         ["required"],
     ),
+    # hostile values (issue 11 and issue 9's boundaries): each is refused naming the field
+    ("repo named ..", "    - some-api", "    - '..'", "    - '..'", "github.repos[1]", ["is not valid"]),
+    (
+        "repo with a trailing newline",
+        "    - some-api",
+        '    - "some-api\\n"',
+        "some-api",
+        "github.repos[1]",
+        ["not valid"],
+    ),
+    (
+        "api_url over plain http",
+        "  owner: chronos-lab          #",
+        "  api_url: http://ghe.example.com/api/v3\n  owner: chronos-lab          #",
+        "api_url:",
+        "github.api_url",
+        ["must use https", "127.0.0.1"],
+    ),
+    (
+        "credentials inside api_url",
+        "  owner: chronos-lab          #",
+        "  api_url: https://octo:hunter2@ghe.example.com/api/v3\n  owner: chronos-lab          #",
+        "api_url:",
+        "github.api_url",
+        ["must not hold credentials", "GH_TOKEN"],
+    ),
+    (
+        "memory .nan",
+        "    memory_gb: 18",
+        "    memory_gb: .nan",
+        "memory_gb: .nan",
+        "models.devstral-small-2.memory_gb",
+        ["finite"],
+    ),
+    (
+        "memory .inf",
+        "    memory_gb: 8",
+        "    memory_gb: .inf",
+        "memory_gb: .inf",
+        "models.olmo-3.memory_gb",
+        ["finite"],
+    ),
+    (
+        "runner directory in /etc",
+        "directory: /opt/actions-runner",
+        "directory: /etc/actions-runner",
+        "directory: /etc",
+        "nodes.chronos.runner.directory",
+        ["system folder"],
+    ),
+    (
+        "runner directory /",
+        "directory: /opt/actions-runner",
+        "directory: /",
+        "directory: /",
+        "nodes.chronos.runner.directory",
+        ["system folder"],
+    ),
+    (
+        "runner directory with ..",
+        "directory: /opt/actions-runner",
+        "directory: /opt/../etc/x",
+        "directory: /opt/..",
+        "nodes.chronos.runner.directory",
+        ["normalised", "'..'"],
+    ),
+    (
+        "runner directory relative",
+        "directory: /opt/actions-runner",
+        "directory: actions-runner",
+        "directory: actions-runner",
+        "nodes.chronos.runner.directory",
+        ["absolute"],
+    ),
+    (
+        "runner directory with a newline and a unit line",
+        "directory: /opt/actions-runner",
+        'directory: "/opt/r\\nExecStartPre=/bin/sh"',
+        'directory: "/opt/r',
+        "nodes.chronos.runner.directory",
+        ["absolute path of letters"],
+    ),
+    (
+        "apps_dir in /var",
+        "apps_dir: /home/chronos/apps",
+        "apps_dir: /var/lib/apps",
+        "apps_dir: /var",
+        "nodes.chronos.apps_dir",
+        ["system folder"],
+    ),
+    (
+        "work_folder ..",
+        "directory: /opt/actions-runner",
+        "directory: /opt/actions-runner\n      work_folder: '..'",
+        "work_folder:",
+        "nodes.chronos.runner.work_folder",
+        ["not valid"],
+    ),
 ]
 
 
@@ -226,3 +324,72 @@ def test_policy_falls_back_to_the_family_the_name_implies():
     assert "the same model that writes code" in review_policy_violations(same, {}, {})[0]
     fine = ReviewPolicy(node="selene", model="olmo-3", author_models=("devstral-small-2",), language="en")
     assert review_policy_violations(fine, {}, {}) == []
+
+
+def test_deep_nesting_is_refused_not_a_recursion_error(tmp_path):
+    path = tmp_path / "studio.yml"
+    path.write_text("version: 1\nnodes: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(InventoryError, match="nests deeper than"):
+        load_inventory(path)
+
+
+def test_huge_file_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "studio.yml"
+    path.write_text("version: 1\n" + "# padding\n" * 120_000)
+    with pytest.raises(InventoryError, match="at most 1048576"):
+        load_inventory(path)
+
+
+def test_loopback_api_url_may_use_http(tmp_path):
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "  owner: chronos-lab          #", "  api_url: http://127.0.0.1:8080/api\n  owner: chronos-lab          #", 1
+    )
+    path = tmp_path / "studio.yml"
+    path.write_text(text)
+    assert load_inventory(path).api_url == "http://127.0.0.1:8080/api"
+
+
+CI_RUNNER = """
+  ci-box:
+    os: linux
+    arch: x64
+    memory_gb: 16
+    roles: [runner]
+    runner:
+      scope: repo
+      repo: todo-auth-app
+      role: ci
+      labels: [{labels}]
+      user: {user}
+"""
+
+
+@pytest.mark.parametrize(
+    ("labels", "user", "key", "words"),
+    [
+        ("chronos", "studio-ci", "nodes.ci-box.runner.labels[0]", ["label of the deploy runner"]),
+        ("ci, chronos-deploy", "studio-ci", "nodes.ci-box.runner.labels[1]", ["label of the deploy runner"]),
+        ("ci", "github-runner", "nodes.ci-box.runner.user", ["deploy user", "Docker socket"]),
+    ],
+    ids=["deploy-runner-label", "deploy-label", "deploy-user"],
+)
+def test_ci_runner_that_could_take_deploy_jobs_is_refused(tmp_path, labels, user, key, words):
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "\nnodes:\n", "\nnodes:" + CI_RUNNER.format(labels=labels, user=user), 1
+    )
+    path = tmp_path / "studio.yml"
+    path.write_text(text)
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    matching = [p for p in caught.value.problems if p.key == key and all(w in p.message for w in words)]
+    assert matching and matching[0].line > 0, "\n".join(map(str, caught.value.problems))
+
+
+def test_ci_runner_of_its_own_is_an_ephemeral_ci_runner(tmp_path):
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "\nnodes:\n", "\nnodes:" + CI_RUNNER.format(labels="ci", user="studio-ci"), 1
+    )
+    path = tmp_path / "studio.yml"
+    path.write_text(text)
+    spec = load_inventory(path).node("ci-box").runner
+    assert spec.role == "ci" and spec.ephemeral and spec.user == "studio-ci"

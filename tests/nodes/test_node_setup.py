@@ -16,7 +16,7 @@ from ollama_api import OllamaServer
 
 from devops_studio.inventory import load_inventory
 from devops_studio.nodes import production
-from devops_studio.nodes.report import CHANGED, DONE, Report
+from devops_studio.nodes.report import CHANGED, DONE, FAILED, Report
 from tests import certificates
 from tests.conftest import IN_CI
 
@@ -129,6 +129,9 @@ def test_apps_folder_and_sudo_rule_are_idempotent(tmp_path, monkeypatch):
     text = text.replace("deploy_user: github-runner", "deploy_user: nobody")
     (tmp_path / "studio.yml").write_text(text)
     node = load_inventory(tmp_path / "studio.yml").node("chronos")
+    for folder in (tmp_path, *tmp_path.parents):  # pytest's folders are 0700; node setup does not touch them
+        if folder != Path("/tmp") and folder.is_relative_to("/tmp"):
+            folder.chmod(folder.stat().st_mode | 0o001)
 
     first = Report("first")
     production.ensure_apps_dir(node, first, dry_run=False)
@@ -265,3 +268,20 @@ def test_the_cli_loads_where_pwd_and_grp_do_not_exist(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "config.cmd" in done.stdout and "planned" in done.stdout
+
+
+@needs_root
+def test_existing_apps_folder_keeps_its_owner_and_is_reported(tmp_path):
+    apps = tmp_path / "srv-apps"
+    apps.mkdir(mode=0o700)
+    (apps / "someone-elses.txt").write_text("not yours")
+    text = EXAMPLE.read_text().replace("apps_dir: /home/chronos/apps", f"apps_dir: {apps}")
+    text = text.replace("user: github-runner\n      directory: /opt/actions-runner", "user: nobody")
+    (tmp_path / "studio.yml").write_text(text.replace("deploy_user: github-runner", "deploy_user: nobody"))
+    node = load_inventory(tmp_path / "studio.yml").node("chronos")
+    report = Report("setup")
+    production.ensure_apps_dir(node, report, dry_run=False)
+    [outcome] = report.outcomes
+    assert outcome.status == FAILED and "left as it is" in outcome.detail and "apps_dir" in outcome.detail
+    assert apps.owner() == "root" and apps.stat().st_mode & 0o777 == 0o700
+    assert (apps / "someone-elses.txt").owner() == "root"

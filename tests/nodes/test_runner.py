@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from tests.conftest import IN_CI
 from tests.nodes.runner_kit import (
     build_runner_tarball,
     calls,
+    kill_listeners,
+    live_listeners,
     systemctl_calls,
     world_writable_dir,
     write_fake_systemctl,
@@ -131,7 +134,10 @@ def lab():
         lab = Lab(gh, base, record, base / "studio.yml", env)
         lab.write_inventory()
         lab.publish()
-        yield lab
+        try:
+            yield lab
+        finally:
+            kill_listeners(record)
     shutil.rmtree(base, ignore_errors=True)
 
 
@@ -278,7 +284,7 @@ def test_status_reports_online_and_json(lab):
 def test_bad_token_answers_with_the_fix(lab):
     lab.env["GH_TOKEN"] = "ghp_wrong"
     result = lab.register()
-    assert result.returncode == 1
+    assert result.returncode == 3  # GitHub refused (docs/nodes.md, exit codes)
     assert "Bad credentials" in result.stderr and "gh auth login" in result.stderr
     assert "ghp_wrong" not in result.stdout + result.stderr
     assert not (lab.base / "runner").exists()
@@ -300,11 +306,73 @@ def test_token_from_gh_cli(lab, tmp_path):
 def test_jit_runner_gets_its_config_through_the_environment(lab):
     result = lab.register("--jit")
     assert result.returncode == 0, result.stdout + result.stderr
-    [run] = [c for c in calls(lab.record) if c["script"] == "run.sh"]
-    assert "ACTIONS_RUNNER_INPUT_JITCONFIG" in run["env_names"] and run["argv"] == []
+    [run] = [c for c in calls(lab.record) if c["script"] == "Runner.Listener"]
+    assert "ACTIONS_RUNNER_INPUT_JITCONFIG" in run["env_names"] and run["argv"] == ["run"]
     runner = lab.runner()
     assert runner["ephemeral"] is True and runner["status"] == "online"
     assert not list((lab.base / "systemd").iterdir())
+    # The stand-in decodes the config as Runner.Listener does (a map of file names to base64 contents)
+    # and fails on anything else: these files exist only when the format was right.
+    release = lab.base / "runner" / "versions" / "2.330.0"
+    for name in (".runner", ".credentials", ".credentials_rsaparams"):
+        assert (release / name).is_file(), name
+    assert json.loads((release / ".runner").read_text())["agentId"] == runner["id"]
+
+
+def test_jit_org_runner_uses_the_inventory_runner_group(lab):
+    lab.gh.add_org("chronos-lab")
+    lab.gh.add_runner_group("chronos-lab", "Other")
+    ci = lab.gh.add_runner_group("chronos-lab", "lab-ci")
+    lab.write_inventory(scope="scope: org", extra="group: lab-ci")
+    lab.env["GITHUB_SERVER_URL"] = "https://github.com"
+    result = lab.register("--jit")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [request] = [r for r in lab.gh.requests if r["path"].endswith("/generate-jitconfig")]
+    assert request["body"]["runner_group_id"] == ci["id"] != 1
+    assert lab.gh.find_runner("orgs/chronos-lab", "chronos")["runner_group_id"] == ci["id"]
+
+
+def test_jit_org_runner_with_an_unknown_group_names_the_field(lab):
+    lab.gh.add_org("chronos-lab")
+    lab.write_inventory(scope="scope: org", extra="group: nope")
+    lab.env["GITHUB_SERVER_URL"] = "https://github.com"
+    result = lab.register("--jit")
+    assert result.returncode == 1
+    assert "nodes.chronos.runner.group" in result.stderr and "Default" in result.stderr
+    assert lab.gh.find_runner("orgs/chronos-lab", "chronos") is None
+
+
+def test_download_with_a_temp_download_token_is_fetched_with_it(lab):
+    tarball = lab.base / "release.tar.gz"
+    lab.gh.add_runner_download("linux", host_arch(), tarball, version="2.330.0", temp_download_token="dl-token-1")
+    result = lab.register()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert lab.runner()["status"] == "online"
+
+
+def test_download_without_a_checksum_is_refused_with_the_reason(lab):
+    tarball = lab.base / "release.tar.gz"
+    lab.gh.add_runner_download("linux", host_arch(), tarball, version="2.330.0", omit_checksum=True)
+    result = lab.register()
+    assert result.returncode == 1
+    assert "without a sha256_checksum" in result.stderr
+    assert not (lab.base / "runner" / "versions").exists() or not any((lab.base / "runner" / "versions").iterdir())
+
+
+def test_service_restart_and_stop_leave_no_listener(lab):
+    """The installed unit runs under the fake systemctl, which emulates KillMode (see runner_kit)."""
+    assert lab.register().returncode == 0
+    [first] = live_listeners(lab.record)
+    unit = "actions.runner.chronos-lab-todo-auth-app.chronos.service"
+    systemctl = lab.env["DEVOPS_STUDIO_SYSTEMCTL"]
+    subprocess.run([systemctl, "restart", unit], check=True, timeout=60)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (len(live_listeners(lab.record)) != 1 or first in live_listeners(lab.record)):
+        time.sleep(0.1)
+    assert first not in live_listeners(lab.record) and len(live_listeners(lab.record)) == 1
+    removed = lab.cli("runner", "remove", "--node", "chronos")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert live_listeners(lab.record) == []
 
 
 @pytest.mark.skipif(
@@ -376,5 +444,56 @@ def test_register_refuses_another_node_of_the_inventory(lab):
         "    memory_gb: 8\n    roles: [build]\n"
     )
     result = lab.register()
-    assert result.returncode == 1 and "chronos is another machine" in result.stderr
+    assert result.returncode == 2 and "chronos is another machine" in result.stderr
     assert lab.runner() is None and not (lab.base / "runner").exists()
+
+
+def test_purge_deletes_only_a_folder_that_holds_a_runner(lab):
+    """`directory` pointed at a folder of someone else's files: --purge keeps it and says why."""
+    victim = lab.base / "runner"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me")
+    (victim / "config.sh").write_text("#!/bin/sh\n")  # looks a bit like a runner, is not our layout
+    result = lab.cli("runner", "remove", "--node", "chronos", "--purge")
+    assert result.returncode == 1
+    assert "kept" in result.stdout and "nodes.chronos.runner.directory" in result.stdout
+    assert (victim / "precious.txt").read_text() == "keep me"
+
+
+def test_purge_keeps_a_runner_folder_that_also_holds_other_files(lab):
+    assert lab.register().returncode == 0
+    (lab.base / "runner" / "notes.txt").write_text("mine")
+    result = lab.cli("runner", "remove", "--node", "chronos", "--purge")
+    assert result.returncode == 1 and "notes.txt" in result.stdout
+    assert (lab.base / "runner" / "notes.txt").exists()
+
+
+def test_errors_are_one_line_redacted_and_debug_shows_the_trace(lab):
+    text = lab.inventory.read_text().replace(
+        "  owner: chronos-lab", "  api_url: https://octo:hunter2@ghe.example.com\n  owner: chronos-lab"
+    )
+    lab.inventory.write_text(text)
+    plain = lab.cli("runner", "status", "--node", "chronos")
+    assert plain.returncode == 2 and plain.stderr.startswith("error: ")
+    assert "github.api_url: must not hold credentials" in plain.stderr and "Traceback" not in plain.stderr
+    debug = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devops_studio",
+            "--debug",
+            "runner",
+            "status",
+            "--node",
+            "chronos",
+            "--inventory",
+            str(lab.inventory),
+        ],
+        env=lab.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    for result in (plain, debug):
+        assert "hunter2" not in result.stdout + result.stderr

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from devops_studio.github_api import GitHubError
 from devops_studio.nodes import cli_support
+from devops_studio.redact import redact_data
 from devops_studio.runner import manager
-from devops_studio.runner.package import PackageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,18 +59,6 @@ def _context(args: argparse.Namespace, need_api: bool = True, here: bool = False
     return manager.RunnerContext(inventory, node, client, cli_support.console())
 
 
-def _guard(action):
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return action(args)
-        except (cli_support.UsageError, manager.RunnerError, GitHubError, PackageError) as error:
-            cli_support.print_error(error)
-            return 1
-
-    return run
-
-
-@_guard
 def _register(args: argparse.Namespace) -> int:
     ctx = _context(args, need_api=not args.dry_run, here=not args.dry_run)
     report = manager.register(ctx, replace=args.replace, jit=args.jit, wait=args.wait, dry_run=args.dry_run)
@@ -81,7 +68,6 @@ def _register(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-@_guard
 def _remove(args: argparse.Namespace) -> int:
     ctx = _context(args, here=True)
     report = manager.remove(ctx, purge=args.purge)
@@ -89,12 +75,11 @@ def _remove(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-@_guard
 def _status(args: argparse.Namespace) -> int:
     ctx = _context(args)
     report, data = manager.status(ctx)
     if args.json:
-        print(json.dumps(data, indent=2, default=str))
+        print(json.dumps(redact_data(data), indent=2, default=str))
     else:
         report.render(ctx.console)
     return 1 if report.failed else 0

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from devops_studio.github_api import GitHub, api_url, resolve_token
 from devops_studio.inventory import Inventory, InventoryError, Node, find_inventory, load_inventory
+from devops_studio.redact import redact
 
 
 class UsageError(Exception):
@@ -96,4 +97,4 @@ def error_console() -> Console:
 
 def print_error(error: BaseException) -> None:
     """Errors go to stderr unwrapped, so a fix hint stays copy-pasteable."""
-    print(f"error: {error}", file=sys.stderr)
+    print(redact(f"error: {error}"), file=sys.stderr)

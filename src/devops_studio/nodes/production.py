@@ -107,25 +107,44 @@ def ensure_apps_dir(node: Node, report: Report, dry_run: bool) -> None:
     if info is None:
         report.add("apps folder", FAILED, f"the deploy user {user} does not exist yet (the runner step creates it)")
         return
+    if path.is_symlink() or path.exists() and not path.is_dir():
+        report.add("apps folder", FAILED, f"{path} exists and is not a plain folder; set another apps_dir")
+        return
+    if path.is_dir():
+        # A folder we did not create keeps its owner and mode: re-owning it could hand the deploy user
+        # someone else's files. Say what would be needed instead.
+        stat = path.stat()
+        if (stat.st_uid, stat.st_gid) != (info.pw_uid, info.pw_gid):
+            report.add(
+                "apps folder",
+                FAILED,
+                f"{path} exists and belongs to uid {stat.st_uid}, not the deploy user {user}; it is left as it "
+                f"is. Fix: pick an apps_dir that does not exist yet, or hand it over yourself "
+                f"(chown {user}: {path}) if it holds nothing of anyone else",
+            )
+        else:
+            report.add("apps folder", DONE, f"{path} exists and belongs to {user} (left as it is)")
+        return
     changed = []
-    if not path.is_dir():
-        path.mkdir(parents=True, mode=0o750)
-        changed.append("created")
-    stat = path.stat()
-    if (stat.st_uid, stat.st_gid) != (info.pw_uid, info.pw_gid):
-        os.chown(path, info.pw_uid, info.pw_gid)
-        changed.append(f"owner {user}")
-    if stat.st_mode & 0o777 != 0o750:
-        path.chmod(0o750)
-        changed.append("mode 0750")
+    path.mkdir(parents=True, mode=0o750)
+    os.chown(path, info.pw_uid, info.pw_gid)
+    path.chmod(0o750)
+    changed.append(f"created, owner {user}, mode 0750")
     # The deploy user must be able to walk down to the folder (e.g. through /home/chronos).
+    blocked = []
     parent = path.parent
     while parent != parent.parent:
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            parent.chmod(mode | 0o001)
-            changed.append(f"{parent} traversable")
+        if not parent.stat().st_mode & 0o001:
+            blocked.append(str(parent))
         parent = parent.parent
+    if blocked:
+        report.add(
+            "apps folder",
+            FAILED,
+            f"{path} created, but {user} cannot reach it through {', '.join(blocked)} (left as they are). "
+            f"Fix: chmod o+x {' '.join(blocked)}, or pick an apps_dir under a reachable folder",
+        )
+        return
     report.add("apps folder", CHANGED if changed else DONE, f"{path}: " + (", ".join(changed) or "as wanted"))
 
 

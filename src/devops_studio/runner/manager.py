@@ -30,6 +30,7 @@ from rich.console import Console
 from devops_studio.github_api import GitHub, GitHubError, env_without_tokens, server_url
 from devops_studio.inventory import Inventory, Node, RunnerSpec
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, SKIPPED, Report
+from devops_studio.redact import redact
 from devops_studio.runner import package, service
 
 LOCAL_CONFIG_FILES = (".runner", ".credentials", ".credentials_rsaparams", ".service")
@@ -180,10 +181,7 @@ def runner_env(user: pwd.struct_passwd, secrets: dict[str, str] | None = None) -
 
 
 def scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    return redact(text, secrets)
 
 
 def run_as(
@@ -363,7 +361,16 @@ def _check_host(ctx: RunnerContext) -> None:
 def plan_windows(ctx: RunnerContext, report: Report) -> Report:
     spec = ctx.spec
     url = f"https://github.com/{ctx.scope.split('/', 1)[1]}"
-    plan = service.windows_plan(ctx.service, ctx.scope, url, spec.name, list(spec.labels), spec.work_folder)
+    plan = service.windows_plan(
+        ctx.service,
+        ctx.scope,
+        url,
+        spec.name,
+        list(spec.labels),
+        spec.work_folder,
+        arch=ctx.node.arch,
+        runner_group=spec.group if spec.scope == "org" else None,
+    )
     ctx.console.print(
         f"Windows service plan for runner {spec.name}: run in an elevated PowerShell on "
         f"{ctx.node.name} with the GitHub CLI logged in (gh auth login):",
@@ -394,6 +401,15 @@ def register(
     ensure_user(ctx, report, dry_run=False)
     user = user_info(spec.user)
     assert user is not None
+    if spec.role == "ci":
+        # Self-hosted CI runs one job per runner (JIT) as a user that cannot reach production.
+        groups = {g.gr_name for g in grp.getgrall() if spec.user in g.gr_mem} | {grp.getgrgid(user.pw_gid).gr_name}
+        if "docker" in groups:
+            raise RunnerError(
+                f"the CI runner user {spec.user!r} is in the docker group, which is root on this machine; "
+                f"use a user of its own for nodes.{ctx.node.name}.runner.user (gpasswd -d {spec.user} docker)"
+            )
+        return _run_jit(ctx, report, user, wait)
     if jit:
         return _run_jit(ctx, report, user, wait)
 
@@ -595,12 +611,33 @@ def _wait_online(ctx: RunnerContext, report: Report, runner_id: int, wait: float
         )
 
 
+def runner_group_id(ctx: RunnerContext) -> int:
+    """The id of the inventory's runner group: looked up for org runners; repositories have only group 1."""
+    if ctx.spec.scope != "org":
+        return 1  # a repository's runners all sit in its one default group, id 1
+    groups = ctx.api().paginate(f"/orgs/{ctx.inventory.owner}/actions/runner-groups", "runner_groups")
+    for group in groups:
+        if group.get("name") == ctx.spec.group:
+            return int(group["id"])
+    names = ", ".join(str(g.get("name")) for g in groups) or "(none)"
+    raise RunnerError(
+        f"the organization {ctx.inventory.owner} has no runner group {ctx.spec.group!r} "
+        f"(nodes.{ctx.node.name}.runner.group); use one of: {names}, or create it in the organization's "
+        "Settings > Actions > Runner groups"
+    )
+
+
 def _run_jit(ctx: RunnerContext, report: Report, user: pwd.struct_passwd, wait: float) -> Report:
     spec = ctx.spec
     # A just-in-time runner gets no default labels: name them all.
     os_label = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}[ctx.node.os]
     labels = ["self-hosted", os_label, ctx.node.arch.upper(), *spec.labels]
-    body = {"name": spec.name, "runner_group_id": 1, "labels": labels, "work_folder": spec.work_folder}
+    body = {
+        "name": spec.name,
+        "runner_group_id": runner_group_id(ctx),
+        "labels": labels,
+        "work_folder": spec.work_folder,
+    }
     try:
         answer = ctx.api().request("POST", f"/{ctx.scope}/actions/runners/generate-jitconfig", body)
     except GitHubError as error:
@@ -677,9 +714,39 @@ def remove(ctx: RunnerContext, *, purge: bool = False, report: Report | None = N
     else:
         report.add("runner on GitHub", DONE, f"no runner named {spec.name}")
     if purge and ctx.directory.exists():
-        shutil.rmtree(ctx.directory)
-        report.add("runner files", CHANGED, f"removed {ctx.directory}")
+        reason = not_a_runner_folder(ctx.directory)
+        if reason:
+            report.add(
+                "runner files",
+                FAILED,
+                f"kept {ctx.directory}: {reason}; --purge deletes only a folder that `runner register` set up "
+                f"(check nodes.{ctx.node.name}.runner.directory)",
+            )
+        else:
+            shutil.rmtree(ctx.directory)
+            report.add("runner files", CHANGED, f"removed {ctx.directory}")
     return report
+
+
+def not_a_runner_folder(directory: Path) -> str | None:
+    """Why `directory` does not look like a runner folder we installed; None when it does.
+
+    Our layout is versions/<x.y.z>/ (each an unpacked release with config.sh and run.sh) and a `current`
+    symlink into versions/, next to nothing but runner files.
+    """
+    if directory.is_symlink() or not directory.is_dir():
+        return "it is not a plain folder"
+    current = directory / "current"
+    versions = directory / "versions"
+    if not (current.is_symlink() and versions.is_dir()):
+        return "it holds no current -> versions/<version> runner release"
+    target = current.resolve()
+    if target.parent != versions.resolve() or not (target / "config.sh").is_file() or not (target / "run.sh").is_file():
+        return "current does not point at an unpacked runner release (config.sh, run.sh) in versions/"
+    others = sorted(p.name for p in directory.iterdir() if p.name not in ("current", "versions", "_work"))
+    if others:
+        return f"it also holds {', '.join(others[:5])}, which the runner did not put there"
+    return None
 
 
 def status(ctx: RunnerContext) -> tuple[Report, dict[str, Any]]:

@@ -40,6 +40,8 @@ class Asset:
     filename: str
     download_url: str
     sha256: str
+    # GitHub's description marks it optional: when listed, the download must present it as a bearer token.
+    temp_download_token: str | None = None
 
     @property
     def version(self) -> str:
@@ -60,7 +62,14 @@ def pick_asset(client: GitHub, scope_path: str, os_name: str, arch: str) -> Asse
                     f"GitHub lists {item.get('filename')} without a sha256_checksum; refusing to "
                     "install an unverifiable runner"
                 )
-            return Asset(wanted_os, arch, item["filename"], item["download_url"], checksum.lower())
+            return Asset(
+                wanted_os,
+                arch,
+                item["filename"],
+                item["download_url"],
+                checksum.lower(),
+                item.get("temp_download_token") or None,
+            )
     available = ", ".join(f"{a.get('os')}/{a.get('architecture')}" for a in assets or []) or "none"
     raise PackageError(f"GitHub publishes no runner for {wanted_os}/{arch} (available: {available})")
 
@@ -75,10 +84,11 @@ def installed_versions(directory: Path) -> list[str]:
     )
 
 
-def _download(url: str, target: Path) -> str:
+def _download(url: str, target: Path, token: str | None = None) -> str:
     digest = hashlib.sha256()
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=120) as resp, target.open("wb") as out:
+        with urllib.request.urlopen(request, timeout=120) as resp, target.open("wb") as out:
             while chunk := resp.read(1 << 20):
                 digest.update(chunk)
                 out.write(chunk)
@@ -123,7 +133,7 @@ def ensure_package(
     partial = Path(partial_name)
     staging = Path(tempfile.mkdtemp(prefix=f".unpack-{version}-", dir=versions))
     try:
-        digest = _download(asset.download_url, partial)
+        digest = _download(asset.download_url, partial, asset.temp_download_token)
         if digest != asset.sha256:
             raise PackageError(
                 f"{asset.filename}: SHA-256 mismatch (GitHub publishes {asset.sha256}, the download "

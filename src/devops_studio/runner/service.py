@@ -1,7 +1,17 @@
 """The runner as an operating-system service: a hardened systemd unit, a launchd daemon, a Windows plan.
 
-The service runs `run.sh` of the `current` release as the runner's dedicated user. No token is ever
-part of a unit: the runner reads its own credentials, written by config.sh, from its folder.
+The service runs `runsvc.sh` of the `current` release as the runner's dedicated user, as the unit that
+GitHub's own `svc.sh install` writes does. `run.sh` is the wrong program for a service: it forwards
+signals to the listener only when RUNNER_MANUALLY_TRAP_SIG is set, so a stop kills the shell and leaves
+Runner.Listener running, and the restarted unit then fails its session. `runsvc.sh` traps SIGTERM and
+sends SIGINT to RunnerService.js, which asks the listener to stop (SIGKILL after 30 s). On top of that
+the unit uses KillMode=mixed: the SIGTERM goes to runsvc.sh alone (so the graceful path runs once),
+and whatever is left in the unit's cgroup when runsvc.sh exits or TimeoutStopSec passes (a hung
+listener, a job's stray child) gets SIGKILL; GitHub's template keeps KillMode=process, which would let
+such leftovers outlive the service. The launchd daemon runs the same runsvc.sh; launchd signals the
+rest of the job's process group when the job exits (AbandonProcessGroup stays false).
+No token is ever part of a unit: the runner reads its own credentials, written by config.sh, from its
+folder.
 """
 
 from __future__ import annotations
@@ -44,9 +54,10 @@ def systemd_unit(spec: ServiceSpec) -> str:
         f"User={spec.user}",
         f"Group={spec.group}",
         f"WorkingDirectory={current}",
-        f"ExecStart={current}/run.sh",
-        # run.sh forwards SIGTERM to the listener, which finishes or cancels the job it runs.
-        "KillMode=process",
+        f"ExecStart={current}/runsvc.sh",
+        # runsvc.sh turns SIGTERM into SIGINT for the listener (see the module docstring); mixed then
+        # SIGKILLs whatever of the cgroup is left, so no listener outlives a stop or a restart.
+        "KillMode=mixed",
         "KillSignal=SIGTERM",
         "TimeoutStopSec=5min",
         "Restart=on-failure",
@@ -84,7 +95,7 @@ def launchd_plist(spec: ServiceSpec) -> bytes:
     return plistlib.dumps(
         {
             "Label": spec.name,
-            "ProgramArguments": [str(current / "run.sh")],
+            "ProgramArguments": [str(current / "runsvc.sh")],
             "UserName": spec.user,
             "GroupName": spec.group,
             "WorkingDirectory": str(current),
@@ -95,6 +106,9 @@ def launchd_plist(spec: ServiceSpec) -> bytes:
             "StandardOutPath": f"/Library/Logs/{spec.name}/stdout.log",
             "StandardErrorPath": f"/Library/Logs/{spec.name}/stderr.log",
             "EnvironmentVariables": {"ACTIONS_RUNNER_SVC": "1"},
+            # RunnerService.js gives the listener 30 s before SIGKILL; launchd's default is 20 s.
+            "ExitTimeOut": 60,
+            "AbandonProcessGroup": False,
         }
     )
 
@@ -108,27 +122,47 @@ def launchd_commands(spec: ServiceSpec, plist_path: str) -> list[list[str]]:
     ]
 
 
+def powershell_quote(value: str) -> str:
+    """A PowerShell single-quoted literal: nothing inside is expanded; a quote is written twice."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def windows_plan(
-    spec: ServiceSpec, scope_path: str, url: str, runner_name: str, labels: list[str], work: str
+    spec: ServiceSpec,
+    scope_path: str,
+    url: str,
+    runner_name: str,
+    labels: list[str],
+    work: str,
+    *,
+    arch: str = "x64",
+    runner_group: str | None = None,
 ) -> list[str]:
     """PowerShell lines that install the runner as a Windows service.
 
-    The download is checked against GitHub's published SHA-256, and the registration token goes from
-    `gh api` straight into ACTIONS_RUNNER_INPUT_TOKEN: it is never shown, typed or put on a command line.
+    The download is the node's architecture, checked against GitHub's published SHA-256, and the
+    registration token goes from `gh api` straight into ACTIONS_RUNNER_INPUT_TOKEN: it is never shown,
+    typed or put on a command line. Every inventory value is a single-quoted PowerShell literal.
     """
-    directory = PureWindowsPath(spec.directory)
-    label_text = ",".join(labels)
+    q = powershell_quote
+    directory = q(str(PureWindowsPath(spec.directory)))
+    config = (
+        f".\\config.cmd --unattended --url {q(url)} --name {q(runner_name)} --labels {q(','.join(labels))} "
+        f"--work {q(work)} --runasservice --windowslogonaccount 'NT AUTHORITY\\NETWORK SERVICE'"
+    )
+    if runner_group is not None:
+        config += f" --runnergroup {q(runner_group)}"
     return [
-        f"New-Item -ItemType Directory -Force -Path '{directory}' | Out-Null; Set-Location '{directory}'",
-        f"$asset = gh api {scope_path}/actions/runners/downloads | ConvertFrom-Json | "
-        "Where-Object { $_.os -eq 'win' -and $_.architecture -eq 'x64' }",
+        f"New-Item -ItemType Directory -Force -Path {directory} | Out-Null; Set-Location {directory}",
+        f"$asset = gh api {q(scope_path + '/actions/runners/downloads')} | ConvertFrom-Json | "
+        f"Where-Object {{ $_.os -eq 'win' -and $_.architecture -eq {q(arch)} }}",
         "Invoke-WebRequest -Uri $asset.download_url -OutFile $asset.filename",
         "if ((Get-FileHash $asset.filename -Algorithm SHA256).Hash -ne $asset.sha256_checksum.ToUpper()) "
         "{ Remove-Item $asset.filename; throw 'SHA-256 mismatch: refusing the runner download' }",
         "Expand-Archive -Path $asset.filename -DestinationPath . -Force; Remove-Item $asset.filename",
-        f"$env:ACTIONS_RUNNER_INPUT_TOKEN = gh api -X POST {scope_path}/actions/runners/registration-token --jq .token",
-        f".\\config.cmd --unattended --url {url} --name {runner_name} --labels {label_text} --work {work} "
-        "--runasservice --windowslogonaccount 'NT AUTHORITY\\NETWORK SERVICE'",
+        f"$env:ACTIONS_RUNNER_INPUT_TOKEN = gh api -X POST {q(scope_path + '/actions/runners/registration-token')}"
+        " --jq .token",
+        config,
         "Remove-Item Env:ACTIONS_RUNNER_INPUT_TOKEN",
-        f"Get-Service 'actions.runner.*{runner_name}*'",
+        f"Get-Service {q('actions.runner.*' + runner_name + '*')}",
     ]
