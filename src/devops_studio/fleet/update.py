@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -16,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from devops_studio.fleet import pullrequest
 from devops_studio.fleet.answers import AnswersError, read_repo_answers
 from devops_studio.fleet.discovery import RepoRef, repo_name
+from devops_studio.fleet.gitcmd import is_secret_name
 from devops_studio.fleet.github import GitHub, GitHubError, slug_from_url
 from devops_studio.fleet.mirror import TemplateMirror, insteadof_env
 from devops_studio.fleet.worker import ERROR, Job, RepoResult, init_worker, update_repo
@@ -133,7 +136,7 @@ def _execute(jobs: list[Job], options: UpdateOptions, run_dir: Path, rewrites: d
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=False,
     )
-    with progress, ProcessPoolExecutor(
+    with progress, _without_secrets_in_environ(), ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=init_worker, initargs=(str(run_dir), git_env)
     ) as pool:
         verb = "Checking" if options.dry_run else "Updating"
@@ -150,6 +153,23 @@ def _execute(jobs: list[Job], options: UpdateOptions, run_dir: Path, rewrites: d
             progress.console.print(f"  [{style}]{result['classification']:>11}[/] {job.name}")
             progress.advance(task)
     return results
+
+
+@contextlib.contextmanager
+def _without_secrets_in_environ():
+    """Start the workers from an environment without tokens; put them back afterwards.
+
+    A spawned worker inherits this process's environment when it starts, and its template
+    tasks and Jinja extensions inherit the worker's. The GitHub client has read its token
+    already: pull requests are opened here, in the parent, after the workers are done.
+    """
+    held = {k: v for k, v in os.environ.items() if is_secret_name(k)}
+    for key in held:
+        del os.environ[key]
+    try:
+        yield
+    finally:
+        os.environ.update(held)
 
 
 def _slug(ref: RepoRef, result: dict[str, Any]) -> str | None:

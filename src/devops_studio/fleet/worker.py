@@ -18,7 +18,8 @@ from typing import Any
 
 from devops_studio.fleet.answers import ANSWERS_FILE, AnswersError, read_answers
 from devops_studio.fleet.checks import Change, changed_paths, find_conflicts, head_blob, sha256
-from devops_studio.fleet.gitcmd import GitError, git, git_ok, redact
+from devops_studio.fleet.gitcmd import GitError, git, git_ok, is_secret_name
+from devops_studio.redact import redact
 
 # Our commits on a template-update branch carry this trailer; any other commit there is a person's.
 TRAILER = "Template-Update"
@@ -94,9 +95,14 @@ def init_worker(run_dir: str, git_config_env: dict[str, str]) -> None:
     the environment of the git processes Copier starts (plumbum's `local.env`), not into ours: a
     template URL can be a prefix of an app repo URL, and app repos must not be rewritten.
     """
+    for key in [k for k in os.environ if is_secret_name(k)]:
+        del os.environ[key]  # started without them; a second guard costs nothing
     from plumbum import local
 
     from devops_studio.fleet.copier_guard import install_speedups
+
+    for key in [k for k in local.env.keys() if is_secret_name(k)]:
+        del local.env[key]
 
     # The parent's stdout may carry the JSON report: whatever Copier or a template task prints in
     # a worker goes to stderr instead.
@@ -262,7 +268,8 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
         result.flags.append(BRANCH_HAS_PERSON_COMMITS)
         result.person_commits = person
 
-    seen = guarded_update(work, job.target)
+    # A dry run runs no template code: no tasks, no migrations, no Jinja extensions.
+    seen = guarded_update(work, job.target, run_template_code=not job.dry_run)
     after = read_answers(work)
     if after.commit == before.commit:
         raise RuntimeError(

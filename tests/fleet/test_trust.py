@@ -1,0 +1,104 @@
+"""Fleet trust: workers never hold a token, and a dry run runs no template code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.fleet.helpers import Apps, run_fleet
+from tests.fleet.template_factory import COPIER_HEAD, _release, git
+
+TOKENS = {"GH_TOKEN": "ghp_fleetTrustTokenOne1234567890", "GITHUB_TOKEN": "ghs_fleetTrustTokenTwo1234567890",
+          "DEPLOY_API_KEY": "fleet-trust-api-key-3"}
+
+DUMP_EXTENSION = '''\
+import os
+from pathlib import Path
+
+from jinja2.ext import Extension
+
+# Runs when Copier loads the template's extensions: the worker process's own environment.
+Path({marker_dir!r}, "extension-ran").write_bytes(Path("/proc/self/environ").read_bytes())
+
+
+class DumpExtension(Extension):
+    pass
+'''
+
+
+def hostile_template(root: Path, marker_dir: Path) -> Path:
+    """v1.0.0 plain; v2.0.0 adds a task, a migration and a Jinja extension, each leaving a marker."""
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    answers = "template/[[ _copier_conf.answers_file ]].jinja"
+    _release(root, "v1.0.0", {"copier.yml": COPIER_HEAD, answers: "[[ _copier_answers|to_nice_yaml ]]",
+                              "template/README.md.jinja": "# [[ app_name ]]\n"})
+    hostile = COPIER_HEAD + f"""
+_jinja_extensions:
+  - copier_template_extensions.TemplateExtensionLoader
+  - extensions/dump.py:DumpExtension
+_tasks:
+  - "env > {marker_dir}/task-ran"
+_migrations:
+  - version: v2.0.0
+    command: "env > {marker_dir}/migration-ran"
+"""
+    _release(root, "v2.0.0", {"copier.yml": hostile, "extensions/dump.py": DUMP_EXTENSION.format(
+        marker_dir=str(marker_dir)), "template/README.md.jinja": "# [[ app_name ]]\n\nVersion two.\n"})
+    return root
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> tuple[Apps, Path]:
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    template = hostile_template(tmp_path / "hostile-template", markers)
+    return Apps(tmp_path, template), markers
+
+
+def test_dry_run_runs_no_template_code(hostile, capsys):
+    apps, markers = hostile
+    app = apps.make("dry")
+    code, report, out = run_fleet(capsys, "update", "--repos", str(app), "--to", "v2.0.0", "--dry-run", "--json")
+    assert code == 0, out
+    result = report["repos"][0]
+    assert result["classification"] == "updated", result
+    assert {c["path"] for c in result["changes"]} >= {"README.md"}
+    assert sorted(p.name for p in markers.iterdir()) == []
+    # The same update for real runs all three: the markers above could have appeared.
+    code, report, out = run_fleet(capsys, "update", "--repos", str(app), "--to", "v2.0.0", "--json")
+    assert code == 0, out
+    assert sorted(p.name for p in markers.iterdir()) == ["extension-ran", "migration-ran", "task-ran"]
+
+
+def test_workers_and_template_code_never_see_tokens(hostile, capsys, monkeypatch):
+    apps, markers = hostile
+    app = apps.make("tokens")
+    for key, value in TOKENS.items():
+        monkeypatch.setenv(key, value)
+    code, report, out = run_fleet(capsys, "update", "--repos", str(app), "--to", "v2.0.0", "--json")
+    assert code == 0, out
+    assert report["repos"][0]["classification"] == "updated"
+    dumps = {p.name: p.read_bytes() for p in markers.iterdir()}
+    assert set(dumps) == {"extension-ran", "migration-ran", "task-ran"}
+    for name, dump in dumps.items():
+        assert b"PATH=" in dump, name  # a real environment was dumped
+        for key, value in TOKENS.items():
+            assert value.encode() not in dump, f"{key} reached the {name} dump"
+            assert f"{key}=".encode() not in dump, f"{key} reached the {name} dump"
+    # The parent keeps its token (it opens the pull requests).
+    assert os.environ["GH_TOKEN"] == TOKENS["GH_TOKEN"]
+
+
+def test_git_processes_get_no_tokens_and_no_command_transports(monkeypatch):
+    from devops_studio.fleet.gitcmd import GitError, git as fleet_git, quiet_git_env
+
+    for key, value in TOKENS.items():
+        monkeypatch.setenv(key, value)
+    env = quiet_git_env()
+    assert not set(TOKENS) & set(env)
+    assert env["GIT_ALLOW_PROTOCOL"] == "file:git:http:https:ssh"
+    with pytest.raises(GitError, match="transport 'ext' not allowed"):
+        fleet_git("ls-remote", "ext::sh -c touch% /tmp/fleet-ext-ran")
