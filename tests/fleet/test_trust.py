@@ -93,7 +93,8 @@ def test_workers_and_template_code_never_see_tokens(hostile, capsys, monkeypatch
 
 
 def test_git_processes_get_no_tokens_and_no_command_transports(monkeypatch):
-    from devops_studio.fleet.gitcmd import GitError, git as fleet_git, quiet_git_env
+    from devops_studio.fleet.gitcmd import GitError, quiet_git_env
+    from devops_studio.fleet.gitcmd import git as fleet_git
 
     for key, value in TOKENS.items():
         monkeypatch.setenv(key, value)
@@ -102,3 +103,45 @@ def test_git_processes_get_no_tokens_and_no_command_transports(monkeypatch):
     assert env["GIT_ALLOW_PROTOCOL"] == "file:git:http:https:ssh"
     with pytest.raises(GitError, match="transport 'ext' not allowed"):
         fleet_git("ls-remote", "ext::sh -c touch% /tmp/fleet-ext-ran")
+
+
+def _new(capsys, *argv: str) -> tuple[int, str]:
+    import argparse
+
+    from devops_studio.commands import new as new_command
+
+    parser = argparse.ArgumentParser(prog="devops-studio")
+    new_command.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["new", *argv])
+    code = args.func(args)
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def test_new_with_a_template_that_runs_code_needs_trust(hostile, tmp_path, capsys, monkeypatch):
+    apps, markers = hostile
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    dest = tmp_path / "made"
+    argv = (str(dest), "--template", str(apps.template), "--vcs-ref", "v2.0.0", "--defaults")
+    code, out = _new(capsys, *argv)
+    assert code == 2
+    assert "--trust" in out and "jinja_extensions" in out and "tasks" in out
+    assert not dest.exists() and list(markers.iterdir()) == []
+    code, out = _new(capsys, *argv, "--trust")
+    assert code == 0, out
+    assert (dest / "README.md").read_text().endswith("Version two.\n")
+    assert {p.name for p in markers.iterdir()} >= {"task-ran", "extension-ran"}
+
+
+def test_new_asks_on_a_terminal_and_a_no_writes_nothing(hostile, tmp_path, capsys, monkeypatch):
+    apps, markers = hostile
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    dest = tmp_path / "asked"
+    code, out = _new(capsys, str(dest), "--template", str(apps.template), "--vcs-ref", "v2.0.0", "--defaults")
+    assert code == 2 and "Trust it" not in out  # the prompt went to input(), the refusal to stderr
+    assert not dest.exists() and list(markers.iterdir()) == []
+    monkeypatch.setattr("builtins.input", lambda prompt: "y")
+    code, out = _new(capsys, str(dest), "--template", str(apps.template), "--vcs-ref", "v2.0.0", "--defaults")
+    assert code == 0, out
+    assert (markers / "task-ran").exists()

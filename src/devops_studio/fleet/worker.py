@@ -101,7 +101,7 @@ def init_worker(run_dir: str, git_config_env: dict[str, str]) -> None:
 
     from devops_studio.fleet.copier_guard import install_speedups
 
-    for key in [k for k in local.env.keys() if is_secret_name(k)]:
+    for key in [k for k in local.env.getdict() if is_secret_name(k)]:  # iterating local.env yields pairs
         del local.env[key]
 
     # The parent's stdout may carry the JSON report: whatever Copier or a template task prints in
