@@ -145,3 +145,70 @@ def test_new_asks_on_a_terminal_and_a_no_writes_nothing(hostile, tmp_path, capsy
     code, out = _new(capsys, str(dest), "--template", str(apps.template), "--vcs-ref", "v2.0.0", "--defaults")
     assert code == 0, out
     assert (markers / "task-ran").exists()
+
+
+def test_a_repo_naming_an_untrusted_template_is_reported_and_nothing_of_it_runs(hostile, capsys, monkeypatch,
+                                                                                 tmp_path):
+    from devops_studio.fleet import mirror
+
+    apps, markers = hostile
+    app = apps.make("stranger")
+    git(app, "checkout", "-q", "-b", "evil")  # a merged commit points the answers at a hostile copy
+    answers = (app / ".copier-answers.yml").read_text()
+    evil = "https://user:ghp_hiddenCredential1234567890@evil.example/t.git"
+    (app / ".copier-answers.yml").write_text(answers.replace(str(apps.template), evil))
+    git(app, "commit", "-qam", "Point the template elsewhere")
+    trusted = str(apps.template)
+    monkeypatch.setenv("DEVOPS_STUDIO_TRUSTED_TEMPLATES", trusted)
+    fetched: list[str] = []
+    real_fetch = mirror.TemplateMirror.fetch
+    monkeypatch.setattr(mirror.TemplateMirror, "fetch",
+                        classmethod(lambda cls, src, path: fetched.append(src) or real_fetch.__func__(cls, src, path)))
+    code, report, out = run_fleet(capsys, "update", "--repos", str(app), "--to", "v2.0.0", "--json")
+    assert code == 1
+    result = report["repos"][0]
+    assert result["classification"] == "untrusted"
+    assert "https://***@evil.example/t.git" in result["error"] and "fleet.trusted_templates" in result["error"]
+    assert "ghp_hidden" not in out
+    assert fetched == [] and list(markers.iterdir()) == []
+    # The same repo on the trusted template updates: the refusal was about the source alone.
+    git(app, "checkout", "-q", "main")
+    code, report, out = run_fleet(capsys, "update", "--repos", str(app), "--to", "v2.0.0", "--json")
+    assert code == 0, out
+    assert fetched == [trusted]
+
+
+def test_trust_patterns_match_whole_segments(tmp_path):
+    from devops_studio.fleet.trust import TrustPolicy
+
+    policy = TrustPolicy.build(["https://github.com/acme/*", "gh:lab/devops-studio", str(tmp_path / "tpl")], tmp_path)
+    assert policy.allows("https://github.com/acme/template.git")
+    assert policy.allows("https://bot:secret@github.com/acme/template")
+    assert policy.allows("gh:lab/devops-studio") and policy.allows("https://github.com/lab/devops-studio.git")
+    assert policy.allows(str(tmp_path / "tpl"))
+    for source in ("https://github.com/acme/x/../../evil/t", "https://github.com/acme/sub/t",
+                   "https://github.com.evil.example/acme/t", "ext::sh -c id", str(tmp_path / "tpl2"),
+                   "https://github.com/acme/t\n"):
+        assert not policy.allows(source), source
+
+
+def test_studio_yml_names_the_trusted_templates(tmp_path):
+    from devops_studio.inventory import InventoryError, load_inventory
+    from tests.fleet.helpers import inventory_for
+
+    text = inventory_for("acme", ["alpha"])
+    (tmp_path / "studio.yml").write_text(text + "fleet:\n  trusted_templates:\n    - gh:acme/*\n")
+    assert load_inventory(tmp_path / "studio.yml").trusted_templates == ("gh:acme/*",)
+    (tmp_path / "bad.yml").write_text(text + "fleet:\n  trusted_templates: gh:acme/*\n")
+    with pytest.raises(InventoryError, match="fleet.trusted_templates"):
+        load_inventory(tmp_path / "bad.yml")
+
+
+def test_status_names_an_untrusted_template_without_asking_it(hostile, capsys, monkeypatch):
+    apps, _ = hostile
+    app = apps.make("watched")
+    monkeypatch.setenv("DEVOPS_STUDIO_TRUSTED_TEMPLATES", "/nowhere/**")
+    code, report, out = run_fleet(capsys, "status", "--repos", str(app), "--json")
+    assert code == 1
+    row = report["repos"][0]
+    assert row["untrusted"] is True and row["newest"] is None and "is not trusted" in row["error"]

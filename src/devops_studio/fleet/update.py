@@ -21,7 +21,9 @@ from devops_studio.fleet.discovery import RepoRef, repo_name
 from devops_studio.fleet.gitcmd import is_secret_name
 from devops_studio.fleet.github import GitHub, GitHubError, slug_from_url
 from devops_studio.fleet.mirror import TemplateMirror, insteadof_env
-from devops_studio.fleet.worker import ERROR, Job, RepoResult, init_worker, update_repo
+from devops_studio.fleet.trust import TrustPolicy
+from devops_studio.fleet.worker import ERROR, UNTRUSTED, Job, RepoResult, init_worker, update_repo
+from devops_studio.redact import redact_url
 
 
 @dataclass
@@ -32,6 +34,7 @@ class UpdateOptions:
     push: bool = False
     pr: bool = False
     template: str | None = None  # fetch the template from here instead of each repo's _src_path
+    trust: TrustPolicy | None = None  # None: only the bundled template
 
 
 @dataclass
@@ -42,7 +45,7 @@ class UpdateRun:
     @property
     def failed(self) -> bool:
         return any(
-            r["classification"] == ERROR or (r.get("pr") or {}).get("error") for r in self.results
+            r["classification"] in (ERROR, UNTRUSTED) or (r.get("pr") or {}).get("error") for r in self.results
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +104,12 @@ def _plan(repos: list[RepoRef], options: UpdateOptions, run_dir: Path, run: Upda
             plan.early.append(RepoResult(ref.name, ref.location, error=str(exc)).to_dict())
             continue
         source = options.template or answers.src_path
+        trust = options.trust or TrustPolicy.build((), Path.cwd())
+        if not trust.allows(source):
+            # Refused before anything of it is fetched: no clone, no Copier, no task.
+            refused = RepoResult(ref.name, ref.location, classification=UNTRUSTED, error=trust.refusal(source))
+            plan.early.append({**refused.to_dict(), "template": redact_url(source)})
+            continue
         mirror = mirrors.get(source)
         if mirror is None:
             mirror = TemplateMirror.fetch(source, run_dir / f"template-{len(mirrors)}.git")

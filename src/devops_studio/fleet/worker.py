@@ -28,6 +28,7 @@ UP_TO_DATE = "up-to-date"
 UPDATED = "updated"
 CONFLICTED = "conflicted"
 ERROR = "error"
+UNTRUSTED = "untrusted"  # the answers name a template studio.yml does not trust: nothing ran
 
 BINARY_EDIT_KEPT = "binary-edit-kept"
 BINARY_EDIT_REVERTED = "binary-edit-reverted"
