@@ -362,6 +362,9 @@ def update_repo(job: Job) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - any failure is an `error` for this repo only
         result.classification = ERROR
         result.error = _describe(exc)
+        if job.dry_run:
+            result.error += (" (a dry run runs none of the template's code, Jinja extensions included; if the "
+                             "template needs them to render, see its changes with an update without --push)")
     finally:
         os.chdir(cwd)  # Copier's API changes the working directory
         shutil.rmtree(work, ignore_errors=True)
