@@ -288,7 +288,9 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
         result.flags.append(BINARY_EDIT_REVERTED)
 
     changes = changed_paths(work)
-    result.conflicts = find_conflicts(work, changes)
+    # A binary both sides changed has no merge: the owner must choose, so it is a conflict too
+    # (the owner's bytes stay on the base branch).
+    result.conflicts = sorted(set(find_conflicts(work, changes)) | set(result.binary_edits_reverted))
     result.changes = _numstat(work, changes)
     result.classification = CONFLICTED if result.conflicts else UPDATED
     if job.dry_run:
