@@ -146,6 +146,8 @@ def main() -> int:
                 str(root / "fleet"),
                 "--jobs",
                 str(args.jobs),
+                "--trust-template",  # the bench's own copy of the project's template
+                str(root / "**"),
                 "--json",
             ],
             capture_output=True,

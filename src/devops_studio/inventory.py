@@ -147,6 +147,7 @@ class Inventory:
     profiles: dict[str, Profile]
     nodes: dict[str, Node]
     review: ReviewPolicy | None
+    trusted_templates: tuple[str, ...] = ()  # fleet.trusted_templates: template sources the fleet may run
 
     def node(self, name: str) -> Node:
         key = name.lower()
@@ -823,7 +824,7 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     check = _Checker(file)
     if not isinstance(data, CommentedMap):
         raise InventoryError([Problem(file, 1, "", "must be a YAML mapping with version, github, models, nodes")])
-    check.keys(data, "", ("version", "github", "models", "profiles", "nodes", "review"))
+    check.keys(data, "", ("version", "github", "models", "profiles", "nodes", "review", "fleet"))
     version = check.value(data, "version", "", int, required=True, hint=f"use version: {SCHEMA_VERSION}")
     if version is not None and version != SCHEMA_VERSION:
         check.add(
@@ -864,9 +865,15 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     nodes = _nodes(check, data, models, profiles, repos)
     review = _review(check, data, models, nodes, profiles)
     _runner_roles(check, data, nodes)
+    trusted: list[str] = []
+    fleet = check.mapping(data, "fleet", "fleet", required=False)
+    if fleet is not None:
+        check.keys(fleet, "fleet", ("trusted_templates",))
+        trusted = check.string_list(fleet, "trusted_templates", "fleet", hint="template URLs or paths; * and ** match")
     if check.problems:
         raise InventoryError(check.problems)
-    return Inventory(path, owner, tuple(repos), api_url.rstrip("/"), models, profiles, nodes, review)
+    return Inventory(path, owner, tuple(repos), api_url.rstrip("/"), models, profiles, nodes, review,
+                     tuple(trusted))
 
 
 def find_inventory(explicit: str | None = None) -> Path:

@@ -32,6 +32,11 @@ _PATTERNS = (
 )
 
 
+def redact_url(url: str) -> str:
+    """The URL with any user name and password replaced by the mask."""
+    return _PATTERNS[0][0].sub(_PATTERNS[0][1], url)
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with every known secret value and every secret-shaped fragment masked."""
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):

@@ -7,11 +7,24 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from devops_studio.redact import redact_url
 from devops_studio.template_source import is_git_checkout, template_root
 
 
 class RenderError(Exception):
     """A render that could not be done; the message names the question or option and the fix."""
+
+
+class UntrustedTemplateError(RenderError):
+    """The template runs code (tasks, migrations, Jinja extensions) and was not trusted."""
+
+    def __init__(self, template: str, features: list[str]) -> None:
+        self.template = template
+        self.features = features
+        super().__init__(
+            f"the template {template} uses {', '.join(features)}, which run code on this machine; "
+            "pass --trust if you trust it (as with `copier copy --trust`)"
+        )
 
 
 def render_new(
@@ -21,14 +34,17 @@ def render_new(
     defaults: bool = True,
     vcs_ref: str | None = None,
     template: str | Path | None = None,
+    trust: bool = False,
 ) -> Path:
     """Render the template into `dest`, which must not exist or be empty.
 
     Copier writes into a temporary folder first; only a complete render is moved into place, so a bad
-    answer leaves nothing behind.
+    answer leaves nothing behind. The bundled template is trusted; any other `template` runs its
+    tasks, migrations and Jinja extensions only with `trust` (or when Copier's own settings trust
+    it), like `copier copy`: otherwise UntrustedTemplateError and nothing is written.
     """
     import copier
-    from copier.errors import CopierAnswersInterrupt, UserMessageError
+    from copier.errors import CopierAnswersInterrupt, UnsafeTemplateError, UserMessageError
 
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
@@ -45,13 +61,17 @@ def render_new(
             str(staging),
             data=data or {},
             defaults=defaults,
-            unsafe=True,
+            unsafe=trust or template is None,
             vcs_ref=vcs_ref,
             quiet=True,
         )
         if dest.exists():
             dest.rmdir()
         staging.rename(dest)
+    except UnsafeTemplateError as error:
+        # Copier names the features only in its message: "...unsafe feature(s): tasks, migrations.\n..."
+        named = str(error).partition(": ")[2].partition(".\n")[0]
+        raise UntrustedTemplateError(redact_url(source), named.split(", ") if named else ["code"]) from error
     except (UserMessageError, ValueError, CopierAnswersInterrupt) as error:
         raise RenderError(str(error).strip()) from error
     finally:

@@ -11,7 +11,7 @@ from tests.fleet.template_factory import GIT_ENV, build_template
 
 
 @pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Own identity and no user git config; no GitHub token unless a test sets one."""
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
@@ -21,6 +21,8 @@ def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("COPIER_CACHE_DIR", str(tmp_path / "copier-cache"))
     for key in ("GH_TOKEN", "GITHUB_TOKEN", "GITHUB_API_URL"):
         monkeypatch.delenv(key, raising=False)
+    # The templates the tests build live under the session's temp folder; test_trust narrows this.
+    monkeypatch.setenv("DEVOPS_STUDIO_TRUSTED_TEMPLATES", f"{tmp_path_factory.getbasetemp()}/**")
     monkeypatch.chdir(tmp_path)
 
 

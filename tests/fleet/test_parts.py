@@ -132,3 +132,14 @@ def test_the_copier_internals_the_guard_hooks_exist():
 
     check_copier_internals()
     assert callable(_template.clone) and callable(_template.load_template_config)
+
+
+def test_redact_hides_url_credentials_and_tokens():
+    from devops_studio.redact import redact, redact_url
+
+    assert redact_url("https://bot:s3cret@example.com/a/b.git") == "https://***@example.com/a/b.git"
+    assert redact_url("/srv/apps/alpha") == "/srv/apps/alpha"
+    text = "push to https://x-access-token:ghs_abcdefghijklmnop1234@github.com/a/b failed; token ghp_" + "A" * 36
+    shown = redact(text)
+    assert "ghs_" not in shown and "ghp_" not in shown and "https://***@github.com/a/b" in shown
+    assert redact("Authorization: Bearer abc.def.ghi123") == "Authorization: Bearer ***"

@@ -146,6 +146,7 @@ def test_binary_edits_are_kept_or_reported(apps, capsys):
     assert result["binary_edits_kept"] == ["assets/icon.ico"]
     assert result["binary_edits_reverted"] == ["assets/logo.png"]
     assert {"binary-edit-kept", "binary-edit-reverted"} <= set(result["flags"])
+    assert result["classification"] == "conflicted" and "assets/logo.png" in result["conflicts"]
     remote = apps.remote("epsilon")
     # Plain Copier would reset icon.ico to the template's bytes; the fleet keeps the owner's.
     assert show_bytes(remote, BRANCH, "assets/icon.ico") == b"\x00owner icon\x00"

@@ -6,12 +6,15 @@ import argparse
 import os
 from pathlib import Path
 
-from devops_studio.fleet.discovery import DiscoveryError, discover
+from devops_studio.fleet.discovery import DEFAULT_INVENTORY, DiscoveryError, discover
 from devops_studio.fleet.gitcmd import GitError
 from devops_studio.fleet.report import console_for, print_json, status_table, update_table
 from devops_studio.fleet.status import fleet_status
+from devops_studio.fleet.trust import TrustPolicy
 from devops_studio.fleet.update import UpdateOptions, run_update
 from devops_studio.github_api import GitHubClient, api_url, env_token
+from devops_studio.inventory import InventoryError
+from devops_studio.redact import redact
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--template", metavar="SRC", help="fetch the template from here instead of each repo's _src_path"
         )
         parser.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+        parser.add_argument("--trust-template", action="append", default=[], metavar="PATTERN",
+                            help="also trust this template URL or path (* and ** match), besides "
+                            "fleet.trusted_templates of studio.yml")
 
     status = actions.add_parser("status", help="template version of every repo and its update pull request")
     repo_options(status)
@@ -45,19 +51,37 @@ def status_command(args: argparse.Namespace) -> int:
     console = console_for(args.json)
     try:
         repos = discover(args.repos, args.folder, args.inventory)
-    except DiscoveryError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        trust = trust_policy(args)
+    except (DiscoveryError, InventoryError) as exc:
+        console.print(f"[red]error:[/] {redact(str(exc))}")
         return 2
     # GitHub is asked only when configured: without a token or an API URL there is nothing to ask
     # (private repos) and a machine without internet would wait for the timeout on every repo.
     configured = env_token() or os.environ.get("GITHUB_API_URL")
     github = GitHubClient(env_token(), api_url(), timeout=10) if configured else None
-    rows = fleet_status(repos, template=args.template, github=github)
+    rows = fleet_status(repos, template=args.template, github=github, trust=trust)
     if args.json:
         print_json({"repos": rows})
     else:
         console.print(status_table(rows))
     return 1 if any(row["error"] for row in rows) else 0
+
+
+def trust_policy(args: argparse.Namespace) -> TrustPolicy:
+    """Trusted templates: studio.yml's fleet.trusted_templates (--inventory, else ./studio.yml),
+    $DEVOPS_STUDIO_TRUSTED_TEMPLATES (os.pathsep-separated) and --trust-template."""
+    from devops_studio.inventory import load_inventory
+
+    patterns = list(args.trust_template)
+    extra = os.environ.get("DEVOPS_STUDIO_TRUSTED_TEMPLATES", "")
+    patterns += [p for p in extra.split(os.pathsep) if p]
+    inventory = args.inventory or (DEFAULT_INVENTORY if DEFAULT_INVENTORY.is_file() else None)
+    if inventory is None or not Path(inventory).is_file():
+        return TrustPolicy.build(patterns, Path.cwd())
+    loaded = load_inventory(inventory)
+    base = Path(inventory).resolve().parent
+    return TrustPolicy(TrustPolicy.build(loaded.trusted_templates, base).patterns
+                       + TrustPolicy.build(patterns, Path.cwd()).patterns)
 
 
 def update_command(args: argparse.Namespace) -> int:
@@ -70,9 +94,10 @@ def update_command(args: argparse.Namespace) -> int:
         return 2
     try:
         repos = discover(args.repos, args.folder, args.inventory)
+        options.trust = trust_policy(args)
         run = run_update(repos, options, console)
-    except (DiscoveryError, ValueError, GitError) as exc:
-        console.print(f"[red]error:[/] {exc}")
+    except (DiscoveryError, ValueError, GitError, InventoryError) as exc:
+        console.print(f"[red]error:[/] {redact(str(exc))}")
         return 2
     if args.json:
         print_json(run.to_dict())

@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from devops_studio.render import RenderError, render_new
+from devops_studio.render import RenderError, UntrustedTemplateError, render_new
 
 
 def _parse_data(pairs: list[str]) -> dict[str, str]:
@@ -20,11 +20,28 @@ def _parse_data(pairs: list[str]) -> dict[str, str]:
     return data
 
 
+def _ask_trust(refused: UntrustedTemplateError) -> bool:
+    """On a terminal, ask whether to run the template's code; elsewhere never assume yes."""
+    if not sys.stdin.isatty():
+        return False
+    print(f"The template {refused.template} uses {', '.join(refused.features)}: code that runs on this "
+          "machine with your permissions.", file=sys.stderr)
+    answer = input("Trust it and go on? [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
 def run(args: argparse.Namespace) -> int:
     dest = Path(args.dest)
     try:
         data = _parse_data(args.data)
-        render_new(dest, data=data, defaults=args.defaults, vcs_ref=args.vcs_ref, template=args.template)
+        try:
+            render_new(dest, data=data, defaults=args.defaults, vcs_ref=args.vcs_ref, template=args.template,
+                       trust=args.trust)
+        except UntrustedTemplateError as refused:
+            if not _ask_trust(refused):
+                raise
+            render_new(dest, data=data, defaults=args.defaults, vcs_ref=args.vcs_ref, template=args.template,
+                       trust=True)
     except RenderError as error:
         print(f"devops-studio new: {error}", file=sys.stderr)
         return 2
@@ -52,5 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="template to render: a git URL such as gh:OWNER/devops-studio, so `copier update` can follow it "
         "(default: the template shipped with this devops-studio)",
     )
+    parser.add_argument("--trust", action="store_true",
+                        help="run the --template's tasks, migrations and Jinja extensions without asking")
     parser.add_argument("--vcs-ref", default=None, help="template version (git tag or commit) to render")
     parser.set_defaults(func=run)

@@ -20,6 +20,7 @@ The worker process also skips repeated work whose result cannot differ within a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -73,8 +74,31 @@ def _no_index_sync(self, dst_relpath, src_mode) -> None:  # noqa: ANN001
     """Copier's executable-bit index sync when core.fileMode is not false: nothing to do."""
 
 
-def guarded_update(dst: Path, vcs_ref: str) -> OldRendering:
+@contextlib.contextmanager
+def template_code_disabled():
+    """Copier sees every template as one without tasks, migrations or Jinja extensions.
+
+    Rendering then uses only Copier's sandboxed Jinja environment; with `unsafe=False` Copier
+    itself refuses to go on should any of the three still be found.
+    """
+    from copier._template import Template
+
+    saved = {name: Template.__dict__[name] for name in ("jinja_extensions", "tasks", "migration_tasks")}
+    Template.jinja_extensions = property(lambda self: ())  # type: ignore[assignment]
+    Template.tasks = property(lambda self: [])  # type: ignore[assignment]
+    Template.migration_tasks = lambda self, stage, from_template: []  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(Template, name, value)
+
+
+def guarded_update(dst: Path, vcs_ref: str, *, run_template_code: bool = True) -> OldRendering:
     """Run `copier.run_update` in `dst` to `vcs_ref` with defaults; return what the guard saw.
+
+    `run_template_code=False` (dry runs): no `_tasks`, no migrations, no `_jinja_extensions`; a
+    template that cannot render without its extensions fails with Copier's own error.
 
     Raises whatever Copier raises (a failing `_tasks` command raises `TaskError`); the caller
     treats any exception as an `error` and throws the clone away.
@@ -126,17 +150,20 @@ def guarded_update(dst: Path, vcs_ref: str) -> OldRendering:
         # Copier asks git for core.fileMode once per rendered file (a process each) and does
         # nothing unless it is false; it cannot change during one update, so ask once.
         copier_main.Worker._sync_git_index_executable_bit = _no_index_sync
+    code_guard = contextlib.nullcontext() if run_template_code else template_code_disabled()
     try:
-        copier.run_update(
-            dst_path=dst,
-            vcs_ref=vcs_ref,
-            defaults=True,
-            overwrite=True,
-            skip_answered=True,
-            unsafe=True,
-            quiet=True,
-            conflict="inline",
-        )
+        with code_guard:
+            copier.run_update(
+                dst_path=dst,
+                vcs_ref=vcs_ref,
+                defaults=True,
+                overwrite=True,
+                skip_answered=True,
+                unsafe=run_template_code,
+                skip_tasks=not run_template_code,
+                quiet=True,
+                conflict="inline",
+            )
     finally:
         copier_main._remove_old_files = original
         copier_main.Worker._sync_git_index_executable_bit = original_sync

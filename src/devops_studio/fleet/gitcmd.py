@@ -8,6 +8,10 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from devops_studio.redact import redact
+
+__all__ = ["GitError", "git", "git_bytes", "git_ok", "is_url", "quiet_git_env", "redact"]
+
 
 class GitError(RuntimeError):
     """A git command failed; the message carries the command and git's own words."""
@@ -26,9 +30,11 @@ def quiet_git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     identity so commits work on a fresh CI machine. `GIT_OPTIONAL_LOCKS=0` stops `git status` from
     refreshing the index of the owner's repo: reading a repo must not write to it.
     """
-    env = dict(os.environ)
+    env = scrubbed_environ(os.environ)
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"
+    # No `ext::`/`fd::` transports: a URL from an answers file must not start a command.
+    env["GIT_ALLOW_PROTOCOL"] = "file:git:http:https:ssh"
     env.setdefault("GIT_AUTHOR_NAME", "devops-studio")
     env.setdefault("GIT_AUTHOR_EMAIL", "devops-studio@localhost")
     env.setdefault("GIT_COMMITTER_NAME", env["GIT_AUTHOR_NAME"])
@@ -36,6 +42,24 @@ def quiet_git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+# Environment variables a worker, git or a template task never needs to see: API tokens (the
+# parent opens pull requests) and programs that hand out credentials.
+_SECRET_NAME = re.compile(
+    r"(?i)(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|API_?KEY|PRIVATE_KEY|PAT)(?:_|$)"
+)
+_SECRET_NAMES = frozenset({"GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN",
+                           "GIT_ASKPASS", "SSH_ASKPASS"})
+
+
+def is_secret_name(name: str) -> bool:
+    return name.upper() in _SECRET_NAMES or bool(_SECRET_NAME.search(name))
+
+
+def scrubbed_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """A copy of `environ` without tokens or credential programs."""
+    return {k: v for k, v in environ.items() if not is_secret_name(k)}
 
 
 def git(
@@ -77,14 +101,6 @@ def git_bytes(*args: str, cwd: Path | str | None = None, env: Mapping[str, str] 
     if proc.returncode != 0:
         raise GitError(list(args), proc.returncode, proc.stderr.decode(errors="replace"))
     return proc.stdout
-
-
-_URL_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
-
-
-def redact(text: str) -> str:
-    """Hide credentials embedded in URLs (`https://user:token@host/...`) before text is shown."""
-    return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 def is_url(location: str) -> bool:

@@ -14,6 +14,7 @@ STYLES = {
     "updated": "cyan",
     "conflicted": "yellow",
     "error": "bold red",
+    "untrusted": "bold red",
 }
 
 
@@ -77,6 +78,19 @@ def status_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _redacted(value: Any) -> Any:
+    from devops_studio.redact import redact
+
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def print_json(data: Any) -> None:
+    data = _redacted(data)  # no credential in a URL or token reaches the report
     json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
     sys.stdout.write("\n")

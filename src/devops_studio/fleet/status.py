@@ -11,6 +11,7 @@ from devops_studio.fleet.discovery import RepoRef, repo_name
 from devops_studio.fleet.gitcmd import GitError, git, is_url
 from devops_studio.fleet.mirror import expand_template_url, parse_version, version_of
 from devops_studio.fleet.pullrequest import open_template_pulls, slug_from_url
+from devops_studio.fleet.trust import TrustPolicy
 from devops_studio.github_api import GitHubClient, GitHubError
 
 
@@ -55,7 +56,7 @@ def _pull_request_state(github: GitHubClient, ref: RepoRef, owner: str | None) -
 
 
 def fleet_status(repos: list[RepoRef], *, template: str | None = None,
-                 github: GitHubClient | None = None) -> list[dict[str, Any]]:
+                 github: GitHubClient | None = None, trust: TrustPolicy | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     newest_by_source: dict[str, str | Exception] = {}
     with tempfile.TemporaryDirectory(prefix="devops-studio-status.") as scratch:
@@ -71,6 +72,10 @@ def fleet_status(repos: list[RepoRef], *, template: str | None = None,
             row["version"] = answers.commit
             source = template or answers.src_path
             row["template"] = source
+            if trust is not None and not trust.allows(source):
+                row["error"] = trust.refusal(source)  # not even asked for its tags
+                row["untrusted"] = True
+                continue
             if source not in newest_by_source:
                 try:
                     newest_by_source[source] = newest_tag(source)

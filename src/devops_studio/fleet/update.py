@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -16,9 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from devops_studio.fleet import pullrequest
 from devops_studio.fleet.answers import AnswersError, read_repo_answers
 from devops_studio.fleet.discovery import RepoRef, repo_name
+from devops_studio.fleet.gitcmd import is_secret_name
 from devops_studio.fleet.mirror import TemplateMirror, insteadof_env
-from devops_studio.fleet.worker import ERROR, Job, RepoResult, init_worker, update_repo
+from devops_studio.fleet.trust import TrustPolicy
+from devops_studio.fleet.worker import ERROR, UNTRUSTED, Job, RepoResult, init_worker, update_repo
 from devops_studio.github_api import GitHubClient, GitHubError, api_url, env_token
+from devops_studio.redact import redact_url
 
 
 @dataclass
@@ -29,6 +34,7 @@ class UpdateOptions:
     push: bool = False
     pr: bool = False
     template: str | None = None  # fetch the template from here instead of each repo's _src_path
+    trust: TrustPolicy | None = None  # None: only the bundled template
 
 
 @dataclass
@@ -39,7 +45,7 @@ class UpdateRun:
     @property
     def failed(self) -> bool:
         return any(
-            r["classification"] == ERROR or (r.get("pr") or {}).get("error") for r in self.results
+            r["classification"] in (ERROR, UNTRUSTED) or (r.get("pr") or {}).get("error") for r in self.results
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,6 +104,12 @@ def _plan(repos: list[RepoRef], options: UpdateOptions, run_dir: Path, run: Upda
             plan.early.append(RepoResult(ref.name, ref.location, error=str(exc)).to_dict())
             continue
         source = options.template or answers.src_path
+        trust = options.trust or TrustPolicy.build((), Path.cwd())
+        if not trust.allows(source):
+            # Refused before anything of it is fetched: no clone, no Copier, no task.
+            refused = RepoResult(ref.name, ref.location, classification=UNTRUSTED, error=trust.refusal(source))
+            plan.early.append({**refused.to_dict(), "template": redact_url(source)})
+            continue
         mirror = mirrors.get(source)
         if mirror is None:
             mirror = TemplateMirror.fetch(source, run_dir / f"template-{len(mirrors)}.git")
@@ -133,7 +145,7 @@ def _execute(jobs: list[Job], options: UpdateOptions, run_dir: Path, rewrites: d
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=False,
     )
-    with progress, ProcessPoolExecutor(
+    with progress, _without_secrets_in_environ(), ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=init_worker, initargs=(str(run_dir), git_env)
     ) as pool:
         verb = "Checking" if options.dry_run else "Updating"
@@ -150,6 +162,23 @@ def _execute(jobs: list[Job], options: UpdateOptions, run_dir: Path, rewrites: d
             progress.console.print(f"  [{style}]{result['classification']:>11}[/] {job.name}")
             progress.advance(task)
     return results
+
+
+@contextlib.contextmanager
+def _without_secrets_in_environ():
+    """Start the workers from an environment without tokens; put them back afterwards.
+
+    A spawned worker inherits this process's environment when it starts, and its template
+    tasks and Jinja extensions inherit the worker's. The GitHub client has read its token
+    already: pull requests are opened here, in the parent, after the workers are done.
+    """
+    held = {k: v for k, v in os.environ.items() if is_secret_name(k)}
+    for key in held:
+        del os.environ[key]
+    try:
+        yield
+    finally:
+        os.environ.update(held)
 
 
 def _slug(ref: RepoRef, result: dict[str, Any]) -> str | None:

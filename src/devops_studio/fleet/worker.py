@@ -18,7 +18,8 @@ from typing import Any
 
 from devops_studio.fleet.answers import ANSWERS_FILE, AnswersError, read_answers
 from devops_studio.fleet.checks import Change, changed_paths, find_conflicts, head_blob, sha256
-from devops_studio.fleet.gitcmd import GitError, git, git_ok, redact
+from devops_studio.fleet.gitcmd import GitError, git, git_ok, is_secret_name
+from devops_studio.redact import redact
 
 # Our commits on a template-update branch carry this trailer; any other commit there is a person's.
 TRAILER = "Template-Update"
@@ -27,6 +28,7 @@ UP_TO_DATE = "up-to-date"
 UPDATED = "updated"
 CONFLICTED = "conflicted"
 ERROR = "error"
+UNTRUSTED = "untrusted"  # the answers name a template studio.yml does not trust: nothing ran
 
 BINARY_EDIT_KEPT = "binary-edit-kept"
 BINARY_EDIT_REVERTED = "binary-edit-reverted"
@@ -94,9 +96,14 @@ def init_worker(run_dir: str, git_config_env: dict[str, str]) -> None:
     the environment of the git processes Copier starts (plumbum's `local.env`), not into ours: a
     template URL can be a prefix of an app repo URL, and app repos must not be rewritten.
     """
+    for key in [k for k in os.environ if is_secret_name(k)]:
+        del os.environ[key]  # started without them; a second guard costs nothing
     from plumbum import local
 
     from devops_studio.fleet.copier_guard import install_speedups
+
+    for key in [k for k in local.env.getdict() if is_secret_name(k)]:  # iterating local.env yields pairs
+        del local.env[key]
 
     # The parent's stdout may carry the JSON report: whatever Copier or a template task prints in
     # a worker goes to stderr instead.
@@ -260,7 +267,8 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
         result.flags.append(BRANCH_HAS_PERSON_COMMITS)
         result.person_commits = person
 
-    seen = guarded_update(work, job.target)
+    # A dry run runs no template code: no tasks, no migrations, no Jinja extensions.
+    seen = guarded_update(work, job.target, run_template_code=not job.dry_run)
     after = read_answers(work)
     if after.commit == before.commit:
         raise RuntimeError(f"Copier left {ANSWERS_FILE} at {before.commit}; the update did not happen")
@@ -276,7 +284,9 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
         result.flags.append(BINARY_EDIT_REVERTED)
 
     changes = changed_paths(work)
-    result.conflicts = find_conflicts(work, changes)
+    # A binary both sides changed has no merge: the owner must choose, so it is a conflict too
+    # (the owner's bytes stay on the base branch).
+    result.conflicts = sorted(set(find_conflicts(work, changes)) | set(result.binary_edits_reverted))
     result.changes = _numstat(work, changes)
     result.classification = CONFLICTED if result.conflicts else UPDATED
     if job.dry_run:
@@ -350,6 +360,9 @@ def update_repo(job: Job) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - any failure is an `error` for this repo only
         result.classification = ERROR
         result.error = _describe(exc)
+        if job.dry_run:
+            result.error += (" (a dry run runs none of the template's code, Jinja extensions included; if the "
+                             "template needs them to render, see its changes with an update without --push)")
     finally:
         os.chdir(cwd)  # Copier's API changes the working directory
         shutil.rmtree(work, ignore_errors=True)
