@@ -20,8 +20,19 @@ SECTION_NUMBER = re.compile(r"(\d+(?:\.\d+)*)\.?\s")
 CODE_SPAN = re.compile(r"`([^`]+)`")
 
 
+# Pages whose Japanese twin is still to be written. The set may only shrink: a test below fails
+# once a listed page has its twin, so the entry is removed then.
+NOT_YET_TRANSLATED = {"deploy.md"}
+
+
 def english_pages() -> list[Path]:
-    return sorted(DOCS.glob("*.md"))
+    return sorted(page for page in DOCS.glob("*.md") if page.name not in NOT_YET_TRANSLATED)
+
+
+def test_pages_waiting_for_a_translation_still_wait() -> None:
+    for name in NOT_YET_TRANSLATED:
+        assert (DOCS / name).is_file(), f"docs/{name} is gone: drop it from NOT_YET_TRANSLATED"
+        assert not (DOCS / "ja" / name).is_file(), f"docs/ja/{name} exists now: drop it from NOT_YET_TRANSLATED"
 
 
 def heading_shape(page: Path) -> list[tuple[int, str, tuple[str, ...]]]:
