@@ -27,6 +27,14 @@ class UntrustedTemplateError(RenderError):
         )
 
 
+def _is_bundled(source: str) -> bool:
+    """True when `source` is the template this package ships, however it was named."""
+    try:
+        return Path(source).resolve() == template_root().resolve()
+    except OSError:
+        return False
+
+
 def render_new(
     dest: Path,
     *,
@@ -61,7 +69,7 @@ def render_new(
             str(staging),
             data=data or {},
             defaults=defaults,
-            unsafe=trust or template is None,
+            unsafe=trust or _is_bundled(source),
             vcs_ref=vcs_ref,
             quiet=True,
         )
