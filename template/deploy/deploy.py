@@ -32,32 +32,46 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 # The sibling modules are found even when this file is loaded by path from another program.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from deploy_core import (
+    COLOURS,
+    EXIT_BUG,
     HERE,
     AppDir,
     DeployError,
     Interrupted,
     Settings,
+    UsageError,
+    WatchFailed,
     app_lock,
     log,
     now_iso,
+    refuse_foreign_root,
     run,
     sanitize_tag,
     utc,
     write_atomic,
 )
-from deploy_docker import Docker, colour_service, copy_mounted_files, free_port, runtime_model
+from deploy_docker import (
+    Docker,
+    colour_service,
+    copy_mounted_files,
+    env_port,
+    free_port,
+    runtime_model,
+)
 from deploy_envfile import check_env, parse_env_file, required_names
 from deploy_http import http_get
 
@@ -91,22 +105,6 @@ class Deployer:
             run(["docker", "exec", proxies[0], *argv])
         else:
             run(self.s.command(key))
-
-    def switch(self, colour: str, port: int | None) -> str | None:
-        """Point nginx at a release; returns the previous include text (None: there was none)."""
-        previous = self.app.upstream_file.read_text() if self.app.upstream_file.exists() else None
-        write_atomic(self.app.upstream_file, self.upstream_text(colour, port))
-        try:
-            self.nginx("nginx_test_command")
-        except DeployError as exc:
-            self.restore_upstream(previous, reload=False)
-            raise DeployError(f"nginx rejected the new upstream, nothing switched: {exc}") from exc
-        self.nginx("nginx_reload_command")
-        log(
-            f"nginx now sends traffic to {colour_service(self.s, colour)}"
-            + (f" (127.0.0.1:{port})" if port else "")
-        )
-        return previous
 
     def restore_upstream(self, previous: str | None, reload: bool = True) -> None:
         if previous is None:
@@ -215,6 +213,172 @@ class Deployer:
 
     # ── one release ──
 
+    # ── the journal and the reconcile ──
+
+    def step(self, state: dict, name: str, **facts) -> None:
+        """Enter a named step: journal it atomically, log it, and stop at a fault point if asked.
+
+        DEPLOY_FAULT_STEP=<step> makes the program wait at that step (up to DEPLOY_FAULT_PAUSE
+        seconds) after logging `fault point: <step>`, so a test can signal it exactly there."""
+        run_info = state.setdefault("run", {})
+        run_info.update(facts, step=name, pid=os.getpid(), time=now_iso())
+        self.app.save_state(state)
+        log(f"step: {name}")
+        if os.environ.get("DEPLOY_FAULT_STEP") == name:
+            log(f"fault point: {name} (pid {os.getpid()})")
+            deadline = time.monotonic() + float(os.environ.get("DEPLOY_FAULT_PAUSE", "60"))
+            while time.monotonic() < deadline:
+                time.sleep(0.1)
+
+    def served_colour(self) -> str | None:
+        """The colour the upstream include file points nginx at (None: no file or no match)."""
+        if self.s.proxy == "none" or not self.app.upstream_file.exists():
+            return None
+        text = self.app.upstream_file.read_text()
+        if self.s.proxy == "compose-nginx":
+            for colour in COLOURS:
+                if f" {colour_service(self.s, colour)}:" in text:
+                    return colour
+            return None
+        match = re.search(r"^server 127\.0\.0\.1:(\d+);", text, re.M)
+        if not match:
+            return None
+        for colour in COLOURS:
+            if self.colour_port(colour) == int(match.group(1)):
+                return colour
+        return None
+
+    def colour_port(self, colour: str) -> int | None:
+        for cid in self.docker.containers(colour_service(self.s, colour)):
+            bindings = self.docker.inspect(cid).get("HostConfig", {}).get("PortBindings") or {}
+            for binds in bindings.values():
+                for bind in binds or []:
+                    if bind.get("HostPort", "").isdigit():
+                        return int(bind["HostPort"])
+        return None
+
+    def running(self, colour: str) -> bool:
+        return bool(self.docker.containers(colour_service(self.s, colour), all_states=False))
+
+    def container_release(self, colour: str) -> str | None:
+        for cid in self.docker.containers(colour_service(self.s, colour)):
+            labels = self.docker.inspect(cid).get("Config", {}).get("Labels") or {}
+            if labels.get("studio.deploy.release"):
+                return labels["studio.deploy.release"]
+        return None
+
+    def reconcile(self, state: dict) -> dict | None:
+        """Make the journal agree with what runs; returns the live release (None: nothing live).
+
+        nginx's upstream file and the running containers are the truth: the live colour is the one
+        the file points at, if it runs; if it does not but the other colour does, nginx is pointed
+        there. A run that died half-way left a `run` entry: nginx is reloaded so that what it
+        serves is what the file says, and the colour that does not serve is removed."""
+        interrupted = state.pop("run", None)
+        if interrupted:
+            log(
+                f"the previous run (pid {interrupted.get('pid')}) stopped at step "
+                f"{interrupted.get('step')!r}: reconciling with nginx and Docker"
+            )
+        live = self.served_colour()
+        if self.s.proxy == "none":
+            runs = [c for c in COLOURS if self.running(c)]
+            live = runs[0] if len(runs) == 1 else live
+            if len(runs) > 1:
+                active = find_release(state, state.get("active"))
+                live = active["colour"] if active else runs[0]
+        elif live is None or not self.running(live):
+            others = [c for c in COLOURS if c != live and self.running(c)]
+            if others:
+                live = others[0]
+                log(f"nginx pointed at a colour that does not run: pointing it at {live}")
+                write_atomic(
+                    self.app.upstream_file, self.upstream_text(live, self.colour_port(live))
+                )
+                interrupted = interrupted or {"step": "reconcile"}
+            elif live is not None and not self.running(live):
+                live = None
+        if interrupted and live and self.s.proxy != "none":
+            self.nginx("nginx_test_command")
+            self.nginx("nginx_reload_command")
+        live_rel = None
+        if live:
+            release_id = self.container_release(live)
+            live_rel = find_release(state, release_id) if release_id else None
+            if live_rel is None:  # containers from before release labels: the journal's word
+                live_rel = find_release(state, state.get("active"))
+                if live_rel and live_rel.get("colour") != live:
+                    live_rel = None
+        if live_rel:
+            if state.get("active") != live_rel["id"]:
+                log(f"the live release is {live_rel['id']} ({live}): the journal is corrected")
+            for rel in state["releases"]:
+                if rel.get("status") == "active" and rel is not live_rel:
+                    rel["status"] = "previous"
+            live_rel["status"] = "active"
+            state["active"] = live_rel["id"]
+        for rel in state["releases"]:
+            if rel.get("status") == "starting":
+                rel["status"] = "failed"
+                rel.setdefault("error", "interrupted")
+        for colour in COLOURS:
+            if colour != live and self.docker.containers(colour_service(self.s, colour)):
+                log(f"removing {colour_service(self.s, colour)}: it does not serve")
+                self.docker.remove(colour_service(self.s, colour))
+        self.prune_bundles(state)
+        self.app.save_state(state)
+        return live_rel
+
+    def prune_bundles(self, state: dict) -> None:
+        """Release bundles no kept release names (left by a killed run) are removed."""
+        keep = {r["id"] for r in state["releases"] if r.get("status") in ("active", "previous")}
+        if not self.app.releases.is_dir():
+            return
+        for bundle in self.app.releases.iterdir():
+            if bundle.name not in keep:
+                log(f"removing the orphaned release bundle {bundle.name}")
+                shutil.rmtree(bundle, ignore_errors=True)
+
+    # ── the watch window ──
+
+    def watch(self, new_service: str, port: int | None) -> None:
+        """After the switch: probe the new release through nginx for `watch_seconds`; a run of
+        failed probes or too high a share of 5xx answers, or a container that stops or turns
+        unhealthy, is a spike (the caller switches back to the still-warm old release)."""
+        seconds = float(self.s.watch_seconds)
+        if seconds <= 0:
+            return
+        url, host = self.smoke_url(port)
+        log(f"watching {new_service} through {url} for {seconds:g} s")
+        started = time.monotonic()
+        in_row = probes = errors = 0
+        while time.monotonic() - started < seconds:
+            status, _ = http_get(url, host, timeout=2)
+            probes += 1
+            bad = status == 0 or status >= 500
+            errors += bad
+            in_row = in_row + 1 if bad else 0
+            ids = self.docker.containers(new_service)
+            st = self.docker.inspect(ids[0]).get("State", {}) if ids else {}
+            if not st.get("Running") or (st.get("Health") or {}).get("Status") == "unhealthy":
+                reason = f"{new_service} stopped or turned unhealthy"
+            elif in_row >= int(self.s.watch_failures):
+                reason = f"{in_row} failed probes in a row (last: status {status})"
+            elif probes >= 10 and errors / probes > float(self.s.watch_error_rate):
+                reason = f"{errors} of {probes} probes failed"
+            else:
+                time.sleep(0.5)
+                continue
+            elapsed = time.monotonic() - started
+            raise WatchFailed(
+                f"the new release failed {elapsed:.1f} s after the switch: {reason}",
+                "watch_seconds",
+                "traffic went back to the previous release; fix the release and deploy again",
+            )
+        log(f"watch passed: {probes} probes, {errors} failed")
+
+    # ── one release ──
+
     def release(
         self,
         *,
@@ -225,8 +389,8 @@ class Deployer:
         kind: str,
     ) -> int:
         state = self.app.load_state()
-        active = state.get("active")
-        active_rel = find_release(state, active) if active else None
+        self.step(state, "reconcile", kind=kind, ref=ref)
+        active_rel = self.reconcile(state)
         old_colour = active_rel["colour"] if active_rel else None
         colour = "green" if old_colour == "blue" else "blue"
         new_service = colour_service(self.s, colour)
@@ -234,68 +398,62 @@ class Deployer:
         tag = sanitize_tag(ref)
         release_id = f"{utc('%Y%m%dT%H%M%SZ')}-{tag}"
         bundle = self.app.releases / release_id
-
-        # A deploy that died half-way may have left the next colour behind: it is not serving.
-        if self.docker.containers(new_service):
-            log(f"removing {new_service} left over from an interrupted deploy")
-            self.docker.remove(new_service)
-
-        if bundle_from is None:
-            resolved = self.docker.resolve(self.source)
-        else:
-            resolved = json.loads((bundle_from / "resolved.json").read_text())
-        build = image is None and bundle_from is None and self.s.deploy_method != "registry"
-        if image is None:
-            if self.s.deploy_method == "registry":
-                if not self.s.registry_url:
-                    raise DeployError(
-                        "registry_url is empty in deploy.json; pass --image or set it"
-                    )
-                image = f"{self.s.registry_url}:{tag}"
-            else:
-                image = f"{self.s.app_name}:{tag}"
-
-        bundle.mkdir(parents=True, exist_ok=True)
-        copy_mounted_files(
-            resolved,
-            self.source if bundle_from is None else bundle_from,
-            bundle,
-            self.app.deploy / "shared",
-            self.s.web_service,
-        )
-        write_atomic(bundle / "resolved.json", json.dumps(resolved, indent=2) + "\n")
-
-        port = None
-        if self.s.proxy == "host-nginx":
-            port = free_port(
-                self.s, {active_rel["port"]} if active_rel and active_rel.get("port") else set()
-            )
-        elif self.s.proxy == "none":
-            env = parse_env_file(self.app.env_file)
-            port = int(env.get("APP_HOST_PORT") or self.s.app_port)
-        model = runtime_model(self.s, self.app, resolved, colour, image, tag, port)
-        model_path = bundle / "compose.json"
-        write_atomic(model_path, json.dumps(model, indent=2) + "\n")
-
         record = {
             "id": release_id,
             "ref": ref,
-            "image": image,
+            "image": image or "",
             "colour": colour,
-            "port": port,
+            "port": None,
             "time": now_iso(),
             "kind": kind,
             "status": "starting",
         }
+        state["releases"].append(record)
+        self.step(state, "prepare", release=release_id, colour=colour, old_colour=old_colour)
 
-        stopped_old = False
-        # With proxy: none the live container owns the port: the previous colour, or on the first
-        # deploy after plain `docker compose up` deploys, the plain `web` container.
+        # Where the run is decides what a failure or a signal undoes (see `undo`).
+        phase = {"switched_from": "unset", "stopped_old": False, "retiring": False}
         port_holder = old_service
         if port_holder is None and self.docker.containers(self.s.web_service):
             port_holder = self.s.web_service
-        switched_from: str | None = "unset"
+        port = None
         try:
+            if bundle_from is None:
+                resolved = self.docker.resolve(self.source)
+            else:
+                resolved = json.loads((bundle_from / "resolved.json").read_text())
+            build = image is None and bundle_from is None and self.s.deploy_method != "registry"
+            if image is None:
+                if self.s.deploy_method == "registry":
+                    if not self.s.registry_url:
+                        raise UsageError(
+                            "no image to deploy", "registry_url", "pass --image or set it"
+                        )
+                    image = f"{self.s.registry_url}:{tag}"
+                else:
+                    image = f"{self.s.app_name}:{tag}"
+            record["image"] = image
+            bundle.mkdir(parents=True, exist_ok=True)
+            copy_mounted_files(
+                resolved,
+                self.source if bundle_from is None else bundle_from,
+                bundle,
+                self.app.deploy / "shared",
+                self.s.web_service,
+            )
+            write_atomic(bundle / "resolved.json", json.dumps(resolved, indent=2) + "\n")
+            if self.s.proxy == "host-nginx":
+                avoid = {active_rel["port"]} if active_rel and active_rel.get("port") else set()
+                port = free_port(self.s, avoid)
+            elif self.s.proxy == "none":
+                port = env_port(self.s, parse_env_file(self.app.env_file))
+            record["port"] = port
+            model = runtime_model(self.s, self.app, resolved, colour, image, tag, port)
+            model["services"][new_service]["labels"]["studio.deploy.release"] = release_id
+            model_path = bundle / "compose.json"
+            write_atomic(model_path, json.dumps(model, indent=2) + "\n")
+
+            self.step(state, "build")
             if build:
                 build_model = json.loads(json.dumps(model))
                 build_model["services"][new_service]["build"] = resolved["services"][
@@ -308,6 +466,7 @@ class Deployer:
             elif not self.docker.image_exists(image):
                 self.pull(image)
 
+            self.step(state, "start")
             others = [
                 n
                 for n in model["services"]
@@ -322,80 +481,133 @@ class Deployer:
                 log(
                     f"stopping {port_holder} (proxy: none has one port, so the app is briefly down)"
                 )
+                phase["stopped_old"] = True
                 for cid in self.docker.containers(port_holder):
                     run(["docker", "stop", "-t", str(self.s.stop_timeout), cid], check=False)
-                stopped_old = True
             log(f"starting {new_service} from {image}" + (f" on 127.0.0.1:{port}" if port else ""))
             self.docker.compose(model_path, bundle, "up", "-d", "--no-deps", new_service)
+            self.step(state, "health")
             self.wait_healthy(new_service, port if self.s.proxy != "compose-nginx" else None)
-            if self.s.migrate_command:
-                log(f"running migrations: {self.s.migrate_command}")
-                proc = self.docker.compose(
-                    model_path,
-                    bundle,
-                    "run",
-                    "--rm",
-                    "--no-deps",
-                    "-T",
-                    new_service,
-                    *shlex.split(self.s.migrate_command),
-                    check=False,
-                )
-                if proc.returncode != 0:
-                    raise DeployError(
-                        f"migrations failed (exit {proc.returncode}):\n"
-                        + (proc.stdout + proc.stderr).strip()[-3000:]
-                    )
-                for line in proc.stdout.strip().splitlines()[-self.s.log_lines :]:
-                    log(f"  migrate: {line}")
+            self.step(state, "migrate")
+            self.migrate(model_path, bundle, new_service)
             if self.s.proxy != "none":
-                switched_from = self.switch(colour, port)
+                self.step(state, "switch")
+                phase["switched_from"] = (
+                    self.app.upstream_file.read_text() if self.app.upstream_file.exists() else None
+                )
+                write_atomic(self.app.upstream_file, self.upstream_text(colour, port))
+                self.step(state, "reload")
+                self.reload_switched(colour, port, phase["switched_from"])
                 if self.s.proxy == "compose-nginx":
                     self.docker.compose(
                         model_path, bundle, "up", "-d", "--no-deps", self.s.proxy_service
                     )
+            self.step(state, "smoke")
             self.smoke(tag, port)
-        except (DeployError, subprocess.SubprocessError) as exc:
-            log(f"FAILED: {exc}")
-            self.print_logs(new_service)
-            if switched_from != "unset":
-                log("switching nginx back to the running release")
-                try:
-                    self.restore_upstream(switched_from)
-                except DeployError as restore_exc:
-                    log(f"could not switch back: {restore_exc}")
-            log(f"removing {new_service}; the running release keeps serving")
-            self.docker.remove(new_service)
-            if stopped_old and port_holder:
-                log(f"starting {port_holder} again")
-                for cid in self.docker.containers(port_holder):
-                    run(["docker", "start", cid], check=False)
-                with contextlib.suppress(DeployError):
-                    self.wait_healthy(port_holder, port)
-            record["status"] = "failed"
-            record["error"] = str(exc).splitlines()[0][:300]
-            state.setdefault("releases", []).append(record)
-            self.app.save_state(state)
-            shutil.rmtree(bundle, ignore_errors=True)
-            return 1
-
-        if old_service:
-            if self.s.proxy != "none":
+            self.step(state, "watch")
+            self.watch(new_service, port)
+            if old_service and self.s.proxy != "none":
+                self.step(state, "drain")
                 log(f"draining {old_service} for {self.s.drain_seconds} s")
-                time.sleep(self.s.drain_seconds)
-            self.docker.remove(old_service)
-            log(f"{old_service} stopped and removed")
-        self.remove_legacy()
-        record["status"] = "active"
-        for rel in state.get("releases", []):
-            if rel.get("status") == "active":
-                rel["status"] = "previous"
-        state.setdefault("releases", []).append(record)
-        state["active"] = release_id
-        self.prune(state)
-        self.app.save_state(state)
+                time.sleep(float(self.s.drain_seconds))
+            # From here on the old release goes away: a failure or a signal finishes the run.
+            phase["retiring"] = True
+            self.step(state, "retire")
+            if old_service:
+                self.docker.remove(old_service)
+                log(f"{old_service} stopped and removed")
+            self.remove_legacy()
+        except (DeployError, subprocess.SubprocessError, OSError, ValueError, KeyError) as exc:
+            with deferred_signals() as pending:
+                if phase["retiring"]:
+                    log(f"{exc} while retiring the old release: finishing the run")
+                    if old_service:
+                        self.docker.remove(old_service)
+                else:
+                    self.undo(exc, new_service, port_holder, port, phase)
+                    record["status"] = "failed"
+                    record["error"] = str(exc).splitlines()[0][:300]
+                    state.pop("run", None)
+                    self.app.save_state(state)
+                    shutil.rmtree(bundle, ignore_errors=True)
+            if not phase["retiring"]:
+                if pending:
+                    raise Interrupted(pending[0]) from exc
+                if isinstance(exc, DeployError):
+                    raise
+                raise DeployError(f"{type(exc).__name__}: {exc}", new_service) from exc
+        with deferred_signals():
+            self.step(state, "record")
+            for rel in state["releases"]:
+                if rel.get("status") == "active":
+                    rel["status"] = "previous"
+            record["status"] = "active"
+            state["active"] = release_id
+            state.pop("run", None)
+            self.prune(state)
+            self.prune_bundles(state)
+            self.app.save_state(state)
         log(f"release {release_id} is live ({image})")
         return 0
+
+    def migrate(self, model_path: Path, bundle: Path, service: str) -> None:
+        """One-off migrations of the new release, before any traffic reaches it."""
+        if not self.s.migrate_command:
+            return
+        log(f"running migrations: {self.s.migrate_command}")
+        proc = self.docker.compose(
+            model_path,
+            bundle,
+            "run",
+            "--rm",
+            "--no-deps",
+            "-T",
+            service,
+            *shlex.split(self.s.migrate_command),
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise DeployError(
+                f"migrations failed (exit {proc.returncode}):\n"
+                + (proc.stdout + proc.stderr).strip()[-3000:],
+                "migrate_command",
+                "fix the migration; the running release keeps serving",
+            )
+        for line in proc.stdout.strip().splitlines()[-self.s.log_lines :]:
+            log(f"  migrate: {line}")
+
+    def reload_switched(self, colour: str, port: int | None, previous: str | None) -> None:
+        try:
+            self.nginx("nginx_test_command")
+        except DeployError as exc:
+            self.restore_upstream(previous, reload=False)
+            raise DeployError(
+                f"nginx rejected the new upstream, nothing switched: {exc}", "nginx_test_command"
+            ) from exc
+        self.nginx("nginx_reload_command")
+        log(
+            f"nginx now sends traffic to {colour_service(self.s, colour)}"
+            + (f" (127.0.0.1:{port})" if port else "")
+        )
+
+    def undo(self, exc: BaseException, new_service: str, port_holder, port, phase: dict) -> None:
+        """A failure or a signal before the old release went away: it serves again."""
+        log(f"FAILED: {exc}")
+        self.print_logs(new_service)
+        if phase["switched_from"] != "unset":
+            log("switching nginx back to the running release")
+            try:
+                self.restore_upstream(phase["switched_from"])
+            except DeployError as restore_exc:
+                log(f"could not switch back: {restore_exc}")
+        log(f"removing {new_service}; the running release keeps serving")
+        self.docker.remove(new_service)
+        if phase["stopped_old"] and port_holder:
+            log(f"starting {port_holder} again")
+            for cid in self.docker.containers(port_holder):
+                run(["docker", "start", cid], check=False)
+            with contextlib.suppress(DeployError):
+                self.wait_healthy(port_holder, port)
 
     def remove_legacy(self) -> None:
         """Containers of the plain `web` service (from `docker compose up`) give way to colours."""
@@ -455,6 +667,7 @@ def default_ref(source: Path) -> str:
 def cmd_deploy(args, settings: Settings) -> int:
     source = Path(args.source).resolve()
     deployer = Deployer(settings, source)
+    refuse_foreign_root(deployer.app, args.allow_root)
     check_env(settings, deployer.app, source)
     ref = args.ref or default_ref(source)
     with app_lock(deployer.app, settings.lock_timeout, not args.no_wait):
@@ -470,10 +683,11 @@ def cmd_deploy(args, settings: Settings) -> int:
 def cmd_rollback(args, settings: Settings) -> int:
     source = Path(args.source).resolve()
     deployer = Deployer(settings, source)
+    refuse_foreign_root(deployer.app, args.allow_root)
     check_env(settings, deployer.app, source)
     with app_lock(deployer.app, settings.lock_timeout, not args.no_wait):
         state = deployer.app.load_state()
-        active = find_release(state, state.get("active"))
+        active = deployer.reconcile(state)
         candidates = [
             r
             for r in state.get("releases", [])
@@ -506,10 +720,22 @@ def cmd_rollback(args, settings: Settings) -> int:
 
 
 def cmd_status(args, settings: Settings) -> int:
-    app = AppDir(settings)
-    docker = Docker(settings, app)
+    """What serves, read from nginx's upstream file and Docker, not from the journal alone."""
+    deployer = Deployer(settings, SOURCE_DIR)
+    app, docker = deployer.app, deployer.docker
     state = app.load_state()
-    active = find_release(state, state.get("active"))
+    colour = deployer.served_colour()
+    if settings.proxy == "none" or colour is None:
+        runs = [c for c in COLOURS if deployer.running(c)]
+        colour = colour if colour in runs else (runs[0] if len(runs) == 1 else None)
+    active = None
+    if colour:
+        active = find_release(state, deployer.container_release(colour))
+        journal = find_release(state, state.get("active"))
+        if active is None and journal and journal.get("colour") == colour:
+            active = journal
+        if active and state.get("active") != active["id"]:
+            log(f"the journal names {state.get('active')}; nginx serves {active['id']}")
     containers = {}
     if active:
         for cid in docker.containers(colour_service(settings, active["colour"])):
@@ -563,6 +789,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--source", default=str(SOURCE_DIR), help="the checkout to deploy (default: this repo)"
     )
+    parser.add_argument("--debug", action="store_true", help="show the trace of an error")
+    parser.add_argument(
+        "--allow-root",
+        action="store_true",
+        help="run as root although another user owns the app directory",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
         "deploy", help="build or pull, start beside the live release, switch, retire the old"
@@ -601,22 +833,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _on_sigterm(signum, frame):
-    raise Interrupted("interrupted by SIGTERM")
+def _on_signal(signum, frame):
+    raise Interrupted(signum)
+
+
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def deferred_signals():
+    """Run a cleanup to its end: signals that arrive meanwhile are noted, not raised."""
+    pending: list[int] = []
+    previous = {s: signal.signal(s, lambda n, f: pending.append(n)) for s in HANDLED_SIGNALS}
+    try:
+        yield pending
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """One handler for every expected failure: `error: <what> (<field>): <how to fix>`."""
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    for s in HANDLED_SIGNALS:
+        signal.signal(s, _on_signal)
     try:
         settings = Settings.load(Path(args.config), args.app_dir)
         return args.func(args, settings)
     except DeployError as exc:
-        print(f"deploy.py: error: {exc}", file=sys.stderr, flush=True)
-        return 1
-    except KeyboardInterrupt:
-        print("deploy.py: interrupted", file=sys.stderr)
-        return 130
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc} (deploy.py): "
+            "run it again with --debug and report the trace",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from deploy_core import AppDir, DeployError, Settings, compose_paths, run
+from deploy_core import AppDir, DeployError, Settings, UsageError, compose_paths, run
 from deploy_envfile import parse_env_file
 
 # ───────────────────────────── docker ─────────────────────────────
@@ -101,9 +101,19 @@ def colour_service(settings: Settings, colour: str) -> str:
     return f"{settings.web_service}-{colour}"
 
 
+def env_port(settings: Settings, env: dict) -> int:
+    """APP_HOST_PORT from .env (the first loopback port of the app), or app_port."""
+    raw = env.get("APP_HOST_PORT") or str(settings.app_port)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise UsageError(
+            f"{raw!r} is not a port", "APP_HOST_PORT in .env", "set it to a number in 1-65535"
+        )
+    return int(raw)
+
+
 def free_port(settings: Settings, avoid: set[int]) -> int:
     env = parse_env_file(AppDir(settings).env_file) if AppDir(settings).env_file.exists() else {}
-    base = int(env.get("APP_HOST_PORT") or settings.app_port)
+    base = env_port(settings, env)
     for port in range(base, base + int(settings.port_span)):
         if port in avoid:
             continue

@@ -117,6 +117,8 @@ class App:
                 "DEPLOY_NGINX_RELOAD_COMMAND": f"nginx -c {nginx.conf} -s reload",
                 "DEPLOY_SMOKE_URL": f"https://127.0.0.1:{self.https_port}/healthz",
                 "DEPLOY_DRAIN_SECONDS": "2",
+                # Short watch windows keep the suite fast; the watch tests set their own.
+                "DEPLOY_WATCH_SECONDS": "2",
                 "DEPLOY_HEALTH_TIMEOUT": "150",
             }
         )
