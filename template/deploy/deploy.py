@@ -73,9 +73,26 @@ from deploy_docker import (
     runtime_model,
 )
 from deploy_envfile import check_env, parse_env_file, required_names
+from deploy_files import copy_release
 from deploy_http import http_get
 
 SOURCE_DIR = HERE.parent
+# The named steps of a deploy or rollback, in order (logged as `step: <name>`; DEPLOY_FAULT_STEP).
+STEPS = (
+    "reconcile",
+    "prepare",
+    "build",
+    "start",
+    "health",
+    "migrate",
+    "switch",  # before the upstream include is rewritten
+    "reload",  # the include names the new colour; nginx has not reloaded yet
+    "smoke",
+    "watch",
+    "drain",
+    "retire",
+    "record",
+)
 __all__ = ["AppDir", "DeployError", "Settings", "app_lock", "parse_env_file", "required_names"]
 
 
@@ -298,9 +315,11 @@ class Deployer:
                 interrupted = interrupted or {"step": "reconcile"}
             elif live is not None and not self.running(live):
                 live = None
+        reloaded = False
         if interrupted and live and self.s.proxy != "none":
             self.nginx("nginx_test_command")
             self.nginx("nginx_reload_command")
+            reloaded = True
         live_rel = None
         if live:
             release_id = self.container_release(live)
@@ -323,6 +342,10 @@ class Deployer:
                 rel.setdefault("error", "interrupted")
         for colour in COLOURS:
             if colour != live and self.docker.containers(colour_service(self.s, colour)):
+                if reloaded and self.running(colour):
+                    # nginx's old workers may still finish requests to it.
+                    time.sleep(float(self.s.drain_seconds))
+                    reloaded = False
                 log(f"removing {colour_service(self.s, colour)}: it does not serve")
                 self.docker.remove(colour_service(self.s, colour))
         self.prune_bundles(state)
@@ -536,8 +559,8 @@ class Deployer:
                 if isinstance(exc, DeployError):
                     raise
                 raise DeployError(f"{type(exc).__name__}: {exc}", new_service) from exc
+        self.step(state, "record")
         with deferred_signals():
-            self.step(state, "record")
             for rel in state["releases"]:
                 if rel.get("status") == "active":
                     rel["status"] = "previous"
@@ -773,6 +796,14 @@ def cmd_status(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_copy_release(args, settings: Settings) -> int:
+    app = AppDir(settings)
+    refuse_foreign_root(app, args.allow_root)
+    with app_lock(app, settings.lock_timeout, True):
+        copy_release(app, Path(args.source).resolve())
+    return 0
+
+
 def cmd_check_env(args, settings: Settings) -> int:
     check_env(settings, AppDir(settings), Path(args.source).resolve())
     return 0
@@ -828,6 +859,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="the live release, its health and the release history")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
+    p = sub.add_parser(
+        "copy-release", help="place exactly the release's tracked files in the app directory"
+    )
+    p.set_defaults(func=cmd_copy_release)
     p = sub.add_parser("check-env", help="check .env against .env.example and stop")
     p.set_defaults(func=cmd_check_env)
     return parser
