@@ -45,7 +45,6 @@ def serving_colours(app: harness.App) -> list[str]:
         [
             "docker",
             "ps",
-            "-q",
             "--filter",
             f"label=com.docker.compose.project={app.name}",
             "--format",
