@@ -265,6 +265,26 @@ class Deployer:
                 return colour
         return None
 
+    def probed_colour(self) -> str | None:
+        """The colour whose release answers through nginx right now (its /healthz names the
+        version), which may differ from the include file after a kill before nginx reloaded."""
+        if self.s.proxy == "none":
+            return None
+        url, host = self.smoke_url(None)
+        status, body = http_get(url, host)
+        try:
+            version = json.loads(body).get("version") if status == 200 else None
+        except (ValueError, AttributeError):
+            version = None
+        if not version:
+            return None
+        for colour in COLOURS:
+            for cid in self.docker.containers(colour_service(self.s, colour), all_states=False):
+                labels = self.docker.inspect(cid).get("Config", {}).get("Labels") or {}
+                if labels.get("studio.deploy.ref") == version:
+                    return colour
+        return None
+
     def colour_port(self, colour: str) -> int | None:
         for cid in self.docker.containers(colour_service(self.s, colour)):
             bindings = self.docker.inspect(cid).get("HostConfig", {}).get("PortBindings") or {}
@@ -747,7 +767,7 @@ def cmd_status(args, settings: Settings) -> int:
     deployer = Deployer(settings, SOURCE_DIR)
     app, docker = deployer.app, deployer.docker
     state = app.load_state()
-    colour = deployer.served_colour()
+    colour = deployer.probed_colour() or deployer.served_colour()
     if settings.proxy == "none" or colour is None:
         runs = [c for c in COLOURS if deployer.running(c)]
         colour = colour if colour in runs else (runs[0] if len(runs) == 1 else None)
@@ -758,7 +778,11 @@ def cmd_status(args, settings: Settings) -> int:
         if active is None and journal and journal.get("colour") == colour:
             active = journal
         if active and state.get("active") != active["id"]:
-            log(f"the journal names {state.get('active')}; nginx serves {active['id']}")
+            print(
+                f"note: the journal names {state.get('active')}; nginx serves {active['id']} "
+                "(the next deploy or rollback corrects the journal)",
+                file=sys.stderr,
+            )
     containers = {}
     if active:
         for cid in docker.containers(colour_service(settings, active["colour"])):
