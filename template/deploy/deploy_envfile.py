@@ -94,7 +94,11 @@ def compose_values(settings: Settings, app: AppDir, names: list[str]) -> dict[st
             "fix its syntax (see `docker compose --env-file .env config`; values stay unprinted)",
         )
     values = json.loads(proc.stdout).get("x-values") or {}
-    return {n: (None if values.get(n) == UNSET else values.get(n, "")) for n in names}
+    # `config` writes a literal `$` as `$$` again.
+    return {
+        n: (None if values.get(n) == UNSET else str(values.get(n, "")).replace("$$", "$"))
+        for n in names
+    }
 
 
 def dollar_warnings(path: Path) -> list[str]:
@@ -134,7 +138,7 @@ def check_env(settings: Settings, app: AppDir, source: Path) -> None:
     for name in dollar_warnings(app.env_file):
         log(
             f"warning: the value of {name} holds a `$` that Compose reads as a variable and "
-            "drops; write `$$` for a literal `$`, or put the value in single quotes"
+            "replaces; write `$$` for a literal `$`, or put the value in single quotes"
         )
     env = compose_values(settings, app, required + optional)
     missing = [n for n in required if env[n] is None]
