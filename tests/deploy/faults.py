@@ -107,9 +107,13 @@ def run_case(app: harness.App, nginx: harness.Nginx, step: str, sig, serial: str
     return Outcome(step, signal.Signals(sig).name, load.failed, problems)
 
 
-def fresh_app(base: Path, nginx: harness.Nginx, name: str) -> harness.App:
+def fresh_app(base: Path, nginx: harness.Nginx, name: str, acme: bool = True) -> harness.App:
+    """An app with two releases deployed (so a rollback has somewhere to go)."""
     app = harness.make_app(base, name=name, stack="python", nginx=nginx)
-    nginx.issue(app)
+    if acme:
+        nginx.issue(app)
+    else:
+        harness.install_self_signed_site(nginx, app, None)
     for ref in ("f1", "f2"):
         harness.bump_version(app, ref)
         proc = app.run_deploy(nginx, "deploy", "--ref", ref)
