@@ -58,7 +58,9 @@ from deploy_core import (
     app_lock,
     log,
     now_iso,
+    redact,
     refuse_foreign_root,
+    register_secrets,
     run,
     sanitize_tag,
     utc,
@@ -204,11 +206,12 @@ class Deployer:
     def print_logs(self, service: str) -> None:
         for cid in self.docker.containers(service):
             text = self.docker.logs(cid)
-            print(
-                f"---- last log lines of {service} ----\n{text or '(no output)'}\n----",
-                file=sys.stderr,
-                flush=True,
-            )
+            with contextlib.suppress(OSError):
+                print(
+                    f"---- last log lines of {service} ----\n{redact(text) or '(no output)'}\n----",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     # ── images ──
 
@@ -918,17 +921,21 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(s, _on_signal)
     try:
         settings = Settings.load(Path(args.config), args.app_dir)
+        env_file = AppDir(settings).env_file
+        if env_file.is_file():
+            register_secrets(parse_env_file(env_file).values())
         return args.func(args, settings)
     except DeployError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        with contextlib.suppress(OSError):
+            print(f"error: {redact(str(exc))}", file=sys.stderr, flush=True)
         return exc.exit_code
     except Exception as exc:
         if args.debug:
             raise
         print(
-            f"error: unexpected {type(exc).__name__}: {exc} (deploy.py): "
+            f"error: unexpected {type(exc).__name__}: {redact(str(exc))} (deploy.py): "
             "run it again with --debug and report the trace",
             file=sys.stderr,
             flush=True,

@@ -116,10 +116,28 @@ def utc(fmt: str) -> str:
     return time.strftime(fmt, time.gmtime())
 
 
+_SECRETS: set[str] = set()
+
+
+def register_secrets(values) -> None:
+    """Values (from .env) that no output may show; short ones would blank out ordinary words."""
+    _SECRETS.update(v for v in values if v and len(v) >= 4)
+
+
+def redact(text: str) -> str:
+    """Registered secrets and credentials inside URLs (`scheme://user:pass@`) become `***`."""
+    text = re.sub(r"(://)[^/\s:@]+:[^/\s@]+@", r"\1***@", text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def log(message: str) -> None:
     now = time.time()
     stamp = time.strftime("%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}"
-    print(f"[deploy {stamp}] {message}", flush=True)
+    # A dropped SSH session (SIGHUP) closes stdout: the cleanup must go on without it.
+    with contextlib.suppress(OSError):
+        print(f"[deploy {stamp}] {redact(message)}", flush=True)
 
 
 def now_iso() -> str:

@@ -32,7 +32,15 @@ def box(tmp_path: Path, **config) -> tuple[Path, Path]:
 
 def deploy_py(conf: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(DEPLOY_PY), "--config", str(conf), "--source", str(conf.parent.parent), *args],
+        [
+            sys.executable,
+            str(DEPLOY_PY),
+            "--config",
+            str(conf),
+            "--source",
+            str(conf.parent.parent),
+            *args,
+        ],
         capture_output=True,
         text=True,
         env=dict(os.environ, **(env or {})),
@@ -135,7 +143,17 @@ def compose_value(tmp: Path, value: str) -> str:
     (tmp / ".env").write_text(f"V={value}\n")
     (tmp / "c.json").write_text(json.dumps({"name": "envprop", "services": {}, "x-v": "${V-}"}))
     proc = subprocess.run(
-        ["docker", "compose", "-f", str(tmp / "c.json"), "--env-file", str(tmp / ".env"), "config", "--format", "json"],
+        [
+            "docker",
+            "compose",
+            "-f",
+            str(tmp / "c.json"),
+            "--env-file",
+            str(tmp / ".env"),
+            "config",
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         env={k: v for k, v in os.environ.items() if k != "V"},
@@ -144,7 +162,12 @@ def compose_value(tmp: Path, value: str) -> str:
     return json.loads(proc.stdout)["x-v"].replace("$$", "$") if proc.returncode == 0 else None
 
 
-@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(st.text(alphabet="ab1_{}-:?+$", min_size=1, max_size=12))
 def test_no_warning_means_compose_reads_the_value_as_written(tmp_path, value):
     """Property, against Compose itself: when check-env stays quiet, Compose's value is the text
@@ -158,3 +181,22 @@ def test_no_warning_means_compose_reads_the_value_as_written(tmp_path, value):
     warned = deploy_envfile.dollar_warnings(tmp_path / ".env")
     if not warned:
         assert compose_value(tmp_path, value) == value.replace("$$", "$")
+
+
+def test_env_values_and_url_credentials_never_reach_an_error(tmp_path):
+    conf, app_dir = box(tmp_path, registry_url="https://bob:hunter22@registry.example/app", deploy_method="registry")
+    (app_dir / ".env").write_text("DB_PASSWORD=s3cr3t-value\n")
+    # A corrupt journal whose error would quote the file: the message goes through the redactor.
+    (app_dir / ".deploy" / "state.json").write_text('{"x": "s3cr3t-value" ')
+    proc = deploy_py(conf, "status")
+    assert proc.returncode == 2
+    assert "s3cr3t-value" not in proc.stdout + proc.stderr
+    sys.path.insert(0, str(DEPLOY_DIR))
+    try:
+        import deploy_core
+    finally:
+        sys.path.remove(str(DEPLOY_DIR))
+    deploy_core.register_secrets(["s3cr3t-value"])
+    assert deploy_core.redact("push https://bob:hunter22@registry.example/app with s3cr3t-value") == (
+        "push https://***@registry.example/app with ***"
+    )
