@@ -19,10 +19,7 @@ def infra() -> None:
     try:
         harness.ensure_infra()
     except Exception as exc:  # the message names the script and its output
-        pytest.fail(
-            f"the deploy tests need Docker, nginx, pebble and the stand-in images: {exc}",
-            pytrace=False,
-        )
+        pytest.fail(f"the deploy tests need Docker, nginx, pebble and the stand-in images: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -150,14 +150,7 @@ class App:
         return json.loads((self.repo / ".deploy" / "state.json").read_text())
 
     def containers(self, service: str | None = None) -> list[str]:
-        cmd = [
-            "docker",
-            "ps",
-            "-a",
-            "-q",
-            "--filter",
-            f"label=com.docker.compose.project={self.name}",
-        ]
+        cmd = ["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={self.name}"]
         if service:
             cmd += ["--filter", f"label=com.docker.compose.service={service}"]
         return sh(cmd).stdout.split()
@@ -260,15 +253,7 @@ def make_app(base: Path, *, name: str, stack: str, database: str = "none", nginx
     """Render an app with apps_dir=base and lay its directory out as the deploy workflow does."""
     render_dir = base / f"render-{name}"
     domain = f"{name}.deploy.test"
-    render_app(
-        render_dir,
-        app_name=name,
-        stack=stack,
-        database=database,
-        domain=domain,
-        apps_dir=str(base),
-        **data,
-    )
+    render_app(render_dir, app_name=name, stack=stack, database=database, domain=domain, apps_dir=str(base), **data)
     app_dir = base / name
     shutil.copytree(render_dir, app_dir, ignore=shutil.ignore_patterns(".env"))
     example = (render_dir / ".env.example").read_text()

@@ -136,11 +136,7 @@ def test_first_deploy_takes_over_from_a_plain_compose_deploy_with_zero_failures(
         env = dict(app.deploy_env_plain(), APP_VERSION="plain1")
         compose = ["docker", "compose", "--project-directory", str(app.repo)]
         # Run from the app directory, as the plain workflow did (COMPOSE_FILE in .env is relative).
-        harness.sh(
-            [*compose, "build", "--build-arg", f"BASE_IMAGE={harness.STANDIN['python']}"],
-            env=env,
-            cwd=app.repo,
-        )
+        harness.sh([*compose, "build", "--build-arg", f"BASE_IMAGE={harness.STANDIN['python']}"], env=env, cwd=app.repo)
         harness.sh([*compose, "up", "-d", "--wait", "--wait-timeout", "120"], env=env, cwd=app.repo)
         nginx.issue(app)  # its placeholder upstream is APP_HOST_PORT: the plain container
         assert app.version() == "plain1"

@@ -32,15 +32,7 @@ def box(tmp_path: Path, **config) -> tuple[Path, Path]:
 
 def deploy_py(conf: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            sys.executable,
-            str(DEPLOY_PY),
-            "--config",
-            str(conf),
-            "--source",
-            str(conf.parent.parent),
-            *args,
-        ],
+        [sys.executable, str(DEPLOY_PY), "--config", str(conf), "--source", str(conf.parent.parent), *args],
         capture_output=True,
         text=True,
         env=dict(os.environ, **(env or {})),
@@ -143,17 +135,7 @@ def compose_value(tmp: Path, value: str) -> str:
     (tmp / ".env").write_text(f"V={value}\n")
     (tmp / "c.json").write_text(json.dumps({"name": "envprop", "services": {}, "x-v": "${V-}"}))
     proc = subprocess.run(
-        [
-            "docker",
-            "compose",
-            "-f",
-            str(tmp / "c.json"),
-            "--env-file",
-            str(tmp / ".env"),
-            "config",
-            "--format",
-            "json",
-        ],
+        ["docker", "compose", "-f", str(tmp / "c.json"), "--env-file", str(tmp / ".env"), "config", "--format", "json"],
         capture_output=True,
         text=True,
         env={k: v for k, v in os.environ.items() if k != "V"},
@@ -162,12 +144,7 @@ def compose_value(tmp: Path, value: str) -> str:
     return json.loads(proc.stdout)["x-v"].replace("$$", "$") if proc.returncode == 0 else None
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet="ab1_{}-:?+$", min_size=1, max_size=12))
 def test_no_warning_means_compose_reads_the_value_as_written(tmp_path, value):
     """Property, against Compose itself: when check-env stays quiet, Compose's value is the text

@@ -92,10 +92,7 @@ RESOLVED = {
             "depends_on": {"db": {"condition": "service_healthy"}},
             "volumes": [{"type": "bind", "source": "/src/app.ini", "target": "/app.ini"}],
         },
-        "db": {
-            "image": "postgres:17",
-            "volumes": [{"type": "volume", "source": "db-data", "target": "/d"}],
-        },
+        "db": {"image": "postgres:17", "volumes": [{"type": "volume", "source": "db-data", "target": "/d"}]},
         "proxy": {
             "image": "nginx:1",
             "depends_on": {"web": {"condition": "service_healthy"}},
@@ -128,12 +125,7 @@ def test_compose_nginx_model_mounts_the_upstream_directory_into_the_proxy(deploy
     model = deploy.runtime_model(s, app, RESOLVED, "blue", "shop:1", "1", None)
     assert "ports" not in model["services"]["web-blue"]
     mounts = model["services"]["proxy"]["volumes"]
-    assert {
-        "type": "bind",
-        "source": str(app.deploy),
-        "target": str(app.deploy),
-        "read_only": True,
-    } in mounts
+    assert {"type": "bind", "source": str(app.deploy), "target": str(app.deploy), "read_only": True} in mounts
     text = deploy.Deployer(s, tmp_path).upstream_text("blue", None)
     assert "set $shop_upstream web-blue:8000;" in text
     assert app.upstream_file.name == "proxy-upstream.conf"

@@ -172,11 +172,7 @@ def test_after_a_docker_daemon_restart_the_app_comes_back_on_its_own(nginx, base
     )
     save = subprocess.Popen(["docker", "save", "rsapp:rs1"], stdout=subprocess.PIPE)
     subprocess.run(
-        ["docker", "load", "-q"],
-        stdin=save.stdout,
-        env=private_engine.env(),
-        check=True,
-        capture_output=True,
+        ["docker", "load", "-q"], stdin=save.stdout, env=private_engine.env(), check=True, capture_output=True
     )
     assert save.wait() == 0
     harness.sh(["docker", "image", "rm", "rsapp:rs1"])

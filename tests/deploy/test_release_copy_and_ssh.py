@@ -129,13 +129,7 @@ def run_step(script: str, repo: Path, tmp_path: Path, ref: str) -> tuple[subproc
     return proc, app_dir
 
 
-HOSTILE = [
-    "v1;touch $MARK",
-    "v1$(touch $MARK)",
-    "v1`touch $MARK`",
-    "v1\ntouch $MARK",
-    "v1' ; touch $MARK; '",
-]
+HOSTILE = ["v1;touch $MARK", "v1$(touch $MARK)", "v1`touch $MARK`", "v1\ntouch $MARK", "v1' ; touch $MARK; '"]
 
 
 @pytest.mark.parametrize("ref", HOSTILE)
