@@ -5,6 +5,7 @@
     python3 deploy/deploy.py rollback [--to REF]
     python3 deploy/deploy.py status   [--json]
     python3 deploy/deploy.py check-env
+    python3 deploy/deploy.py copy-release
 
 Standard library only (Python 3.9+): the production box needs Python 3, Docker with Compose v2 and,
 for `proxy: host-nginx`, nginx. Settings come from deploy/deploy.json next to this file; any key
@@ -20,9 +21,13 @@ How a deploy goes (host-nginx and compose-nginx):
      one, on a fresh loopback port; its health check must pass; one-off migrations run if defined.
   5. The nginx upstream include file is rewritten, `nginx -t` checks it, nginx reloads; a smoke
      check through nginx must see the new release or the switch is undone.
-  6. The old release drains and stops. The release is recorded; images of old releases are pruned.
-Any failure before the switch removes the new release and leaves the old one serving. Data volumes
-belong to the compose project, not to a colour, so the database is the same across releases.
+  6. For watch_seconds the new release is watched through nginx; a spike switches back.
+  7. The old release drains and stops. The release is recorded; images of old releases are pruned.
+Each step is named (STEPS), logged and journalled in .deploy/state.json; every run starts by
+reconciling that journal with what nginx points at and what runs, so a kill at any step (SIGKILL
+included) is followed by a deploy or rollback that keeps serving. SIGINT, SIGTERM and SIGHUP run the
+same cleanup. Any failure before the old release goes removes the new one; the old one serves.
+Data volumes belong to the compose project, not to a colour: one database across releases.
 With `proxy: none` the app owns its port, so a deploy is a health-gated recreate with a short gap.
 """
 

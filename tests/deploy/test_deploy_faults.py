@@ -2,7 +2,7 @@
 
 The full matrix (every named step x SIGKILL, SIGINT, SIGTERM, SIGHUP) is bench/deploy_faults.py;
 this subset keeps CI fast and covers the three places a kill can land: before traffic moves (the
-new release starting), between the rewritten include and nginx's reload, and after the switch
+new release's health check), between the rewritten include and nginx's reload, and after the switch
 (the drain, with the old release still warm).
 """
 
@@ -17,10 +17,9 @@ from tests.deploy import faults
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("deploy-box")]
 
 CASES = [
-    ("start", signal.SIGKILL),
+    ("health", signal.SIGINT),
     ("reload", signal.SIGKILL),
     ("drain", signal.SIGHUP),
-    ("watch", signal.SIGINT),
 ]
 
 
