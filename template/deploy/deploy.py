@@ -649,6 +649,8 @@ class Deployer:
             log("switching nginx back to the running release")
             try:
                 self.restore_upstream(phase["switched_from"])
+                # nginx's old workers finish their requests to the new release before it goes.
+                time.sleep(float(self.s.drain_seconds))
             except DeployError as restore_exc:
                 log(f"could not switch back: {restore_exc}")
         log(f"removing {new_service}; the running release keeps serving")
