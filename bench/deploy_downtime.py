@@ -5,9 +5,12 @@ Against the real local Docker Engine and a real nginx on loopback, with a steady
 100 requests per second through nginx (127.0.0.1 only, bounded in time), it measures:
   (a) plain:  a rendered Python app redeployed with `docker compose up -d --build --wait`;
   (b) ours:   the same app redeployed with deploy/deploy.py (blue/green behind nginx);
-  (c) broken: deploy/deploy.py with a release whose health check fails.
+  (c) broken: deploy/deploy.py with a release whose health check fails;
+  (d) after:  a release that passes every check and answers 500 some seconds after the switch:
+      the watch window must switch back; failures after the switch-back are counted apart.
 and prints the failed-request counts and the wall-time ratio of (b) to (a). Last line, exactly:
-  plain_failed=N ours_failed=N broken_failed=N time_ratio=R
+  plain_failed=N ours_failed=N broken_failed=N time_ratio=R after_failed_beyond_detection=N
+  after_detection_s=S
 
 Needs root and the test infrastructure (tests/infra/*.sh, run here first; idempotent).
 Usage: python3 bench/deploy_downtime.py [--rate 100]
@@ -16,6 +19,7 @@ Usage: python3 bench/deploy_downtime.py [--rate 100]
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,24 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests import certificates  # noqa: E402
 from tests.deploy import harness  # noqa: E402
-
-
-def self_signed(nginx: harness.Nginx, domain: str) -> None:
-    certificates.self_signed(nginx.letsencrypt / "live" / domain, domain)
-
-
-def install_site(nginx: harness.Nginx, app: harness.App, upstream_port: int | None) -> None:
-    self_signed(nginx, app.domain)
-    upstream = app.repo / ".deploy" / "upstream.conf"
-    upstream.parent.mkdir(exist_ok=True)
-    if upstream_port:
-        upstream.write_text(f"server 127.0.0.1:{upstream_port};\n")
-    elif not upstream.exists():
-        upstream.write_text("server 127.0.0.1:9;\n")
-    (nginx.sites / f"{app.name}.conf").write_text(nginx.site_text(app))
-    nginx.reload()
 
 
 def plain_deploy(app: harness.App, version: str) -> subprocess.CompletedProcess:
@@ -68,9 +55,22 @@ def under_load(app: harness.App, rate: int, action) -> tuple[harness.Load, float
     return load, elapsed, proc
 
 
+def switched_back_at(output: str) -> float:
+    """Wall-clock time of the deploy's `switching nginx back` line (its stamps are UTC H:M:S.ms)."""
+    for line in output.splitlines():
+        match = re.match(r"\[deploy (\d\d):(\d\d):(\d\d)\.(\d{3})\] switching nginx back", line)
+        if match:
+            h, m, s, ms = (int(g) for g in match.groups())
+            day = time.time() // 86400 * 86400
+            return day + h * 3600 + m * 60 + s + ms / 1000
+    raise AssertionError(f"the deploy never switched back:\n{output}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=int, default=100, help="requests per second through nginx")
+    parser.add_argument("--break-after", type=float, default=15, help="seconds until (d) breaks")
+    parser.add_argument("--watch", type=float, default=30, help="watch window of (d), seconds")
     args = parser.parse_args()
     harness.ensure_infra()
 
@@ -83,7 +83,7 @@ def main() -> int:
         ours = harness.make_app(base, name="bench-ours", stack="python", nginx=nginx)
         try:
             # (a) plain: first start, then a measured redeploy of a changed release.
-            install_site(nginx, plain, int(harness._env_file(plain.repo / ".env")["APP_HOST_PORT"]))
+            harness.install_self_signed_site(nginx, plain, int(harness._env_file(plain.repo / ".env")["APP_HOST_PORT"]))
             first = plain_deploy(plain, "p1")
             assert first.returncode == 0, first.stdout + first.stderr
             harness.bump_version(plain, "p2")
@@ -92,7 +92,7 @@ def main() -> int:
             print(f"plain:  {plain_time:6.1f} s  ok={plain_load.ok} failed={plain_load.failed}", flush=True)
 
             # (b) ours: first deploy, then a measured deploy of a changed release.
-            install_site(nginx, ours, None)
+            harness.install_self_signed_site(nginx, ours, None)
             first = ours.run_deploy(nginx, "deploy", "--ref", "o1")
             assert first.returncode == 0, first.stdout + first.stderr
             harness.bump_version(ours, "o2")
@@ -115,6 +115,33 @@ def main() -> int:
                 f"(deploy exit {proc.returncode})",
                 flush=True,
             )
+            # (d) after: the release breaks once traffic is on it; the watch switches back.
+            harness.bump_version(ours, "o4")
+            ours.repo.joinpath("app", "main.py").write_text(
+                ours.repo.joinpath("app", "main.py")
+                .read_text()
+                .replace(
+                    'status_code, body = 503, {"status": "broken on purpose"}',
+                    "status_code, body = health(settings)",
+                )
+            )
+            ours.break_health_after(args.break_after)
+            ours.env["DEPLOY_WATCH_SECONDS"] = str(args.watch)
+            after_load, after_time, proc = under_load(
+                ours, args.rate, lambda: ours.run_deploy(nginx, "deploy", "--ref", "o4-late")
+            )
+            assert proc.returncode == 4, f"the watch did not switch back:\n{proc.stdout}{proc.stderr}"
+            assert "nginx now sends traffic to" in proc.stdout, "the release broke before the switch"
+            assert ours.version() == "o2"
+            back_at = switched_back_at(proc.stdout)
+            first_failure = min(after_load.failure_times, default=back_at)
+            detection = back_at - first_failure
+            beyond = sum(1 for t in after_load.failure_times if t > back_at + 1.0)
+            print(
+                f"after:  {after_time:6.1f} s  ok={after_load.ok} failed={after_load.failed} "
+                f"beyond_detection={beyond} detection={detection:.1f} s",
+                flush=True,
+            )
         finally:
             plain.destroy()
             ours.destroy()
@@ -123,7 +150,8 @@ def main() -> int:
     ratio = ours_time / plain_time
     print(
         f"plain_failed={plain_load.failed} ours_failed={ours_load.failed} "
-        f"broken_failed={broken_load.failed} time_ratio={ratio:.2f}"
+        f"broken_failed={broken_load.failed} time_ratio={ratio:.2f} "
+        f"after_failed_beyond_detection={beyond} after_detection_s={detection:.1f}"
     )
     return 0
 

@@ -5,6 +5,7 @@
     python3 deploy/deploy.py rollback [--to REF]
     python3 deploy/deploy.py status   [--json]
     python3 deploy/deploy.py check-env
+    python3 deploy/deploy.py copy-release
 
 Standard library only (Python 3.9+): the production box needs Python 3, Docker with Compose v2 and,
 for `proxy: host-nginx`, nginx. Settings come from deploy/deploy.json next to this file; any key
@@ -20,9 +21,13 @@ How a deploy goes (host-nginx and compose-nginx):
      one, on a fresh loopback port; its health check must pass; one-off migrations run if defined.
   5. The nginx upstream include file is rewritten, `nginx -t` checks it, nginx reloads; a smoke
      check through nginx must see the new release or the switch is undone.
-  6. The old release drains and stops. The release is recorded; images of old releases are pruned.
-Any failure before the switch removes the new release and leaves the old one serving. Data volumes
-belong to the compose project, not to a colour, so the database is the same across releases.
+  6. For watch_seconds the new release is watched through nginx; a spike switches back.
+  7. The old release drains and stops. The release is recorded; images of old releases are pruned.
+Each step is named (STEPS), logged and journalled in .deploy/state.json; every run starts by
+reconciling that journal with what nginx points at and what runs, so a kill at any step (SIGKILL
+included) is followed by a deploy or rollback that keeps serving. SIGINT, SIGTERM and SIGHUP run the
+same cleanup. Any failure before the old release goes removes the new one; the old one serves.
+Data volumes belong to the compose project, not to a colour: one database across releases.
 With `proxy: none` the app owns its port, so a deploy is a health-gated recreate with a short gap.
 """
 
@@ -30,521 +35,72 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import os
 import re
 import shlex
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+import traceback
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+# The sibling modules are found even when this file is loaded by path from another program.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from deploy_core import (
+    COLOURS,
+    EXIT_BUG,
+    HERE,
+    AppDir,
+    DeployError,
+    Interrupted,
+    Settings,
+    UsageError,
+    WatchFailed,
+    app_lock,
+    log,
+    now_iso,
+    redact,
+    refuse_foreign_root,
+    register_secrets,
+    run,
+    sanitize_tag,
+    utc,
+    write_atomic,
+)
+from deploy_docker import (
+    Docker,
+    colour_service,
+    copy_mounted_files,
+    env_port,
+    free_port,
+    runtime_model,
+)
+from deploy_envfile import check_env, parse_env_file, required_names
+from deploy_files import copy_release
+from deploy_http import http_get
+
 SOURCE_DIR = HERE.parent
-COLOURS = ("blue", "green")
-STATE_VERSION = 1
-# Names the deploy itself sets for the web service; .env does not have to hold them.
-DEPLOY_SET = {"APP_IMAGE", "APP_VERSION", "APP_HOST_PORT", "COMPOSE_FILE"}
-
-DEFAULTS = {
-    "app_name": "",
-    "proxy": "host-nginx",
-    "domain": "",
-    "app_port": 8000,
-    "apps_dir": "/home/chronos/apps",
-    "app_dir": "",
-    "deploy_method": "build-on-host",
-    "registry_url": "",
-    "compose_files": "compose.yaml",
-    "web_service": "web",
-    "proxy_service": "proxy",
-    "health_path": "/healthz",
-    "health_timeout": 180,
-    "health_streak": 3,
-    "smoke_url": "",
-    "smoke_timeout": 20,
-    "drain_seconds": 2,
-    "stop_timeout": 20,
-    "keep_releases": 3,
-    "lock_timeout": 900,
-    "port_span": 100,
-    "migrate_command": "",
-    "nginx_test_command": "nginx -t",
-    "nginx_reload_command": "nginx -s reload",
-    "log_lines": 40,
-}
-
-
-class DeployError(Exception):
-    """A deploy step failed; the message says which and what to do."""
-
-
-class Interrupted(DeployError):
-    pass
-
-
-# ───────────────────────────── small helpers ─────────────────────────────
-
-
-def utc(fmt: str) -> str:
-    return time.strftime(fmt, time.gmtime())
-
-
-def log(message: str) -> None:
-    now = time.time()
-    stamp = time.strftime("%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}"
-    print(f"[deploy {stamp}] {message}", flush=True)
-
-
-def now_iso() -> str:
-    return utc("%Y-%m-%dT%H:%M:%SZ")
-
-
-def run(
-    cmd: list[str],
-    *,
-    check: bool = True,
-    capture: bool = True,
-    env: dict | None = None,
-    timeout: float | None = None,
-) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        cmd, text=True, capture_output=capture, env=env, timeout=timeout, check=False
-    )
-    if check and proc.returncode != 0:
-        detail = ((proc.stderr or "") + (proc.stdout or "")).strip() if capture else ""
-        raise DeployError(
-            f"`{' '.join(shlex.quote(c) for c in cmd)}` failed (exit {proc.returncode})"
-            + (f":\n{detail}" if detail else "")
-        )
-    return proc
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
-def sanitize_tag(ref: str) -> str:
-    tag = re.sub(r"[^A-Za-z0-9_.-]", "-", ref).lstrip(".-")[:128]
-    if not tag:
-        raise DeployError(
-            f"ref {ref!r} gives no usable image tag; pass --ref with letters or digits"
-        )
-    return tag
-
-
-def parse_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines as docker compose reads them (comments, `export`, quotes)."""
-    values: dict[str, str] = {}
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        name, sep, value = line.partition("=")
-        name = name.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[name] = value
-    return values
-
-
-def required_names(example: Path, compose_texts: list[str]) -> tuple[list[str], list[str]]:
-    """(required, optional) names: .env.example lines with an empty value or a "Required" comment
-    just above, and ${NAME:?...} references in the compose files, are required."""
-    required: list[str] = []
-    optional: list[str] = []
-    comment = ""
-    for raw in example.read_text().splitlines():
-        line = raw.strip()
-        if line.startswith("#"):
-            comment += " " + line.lower()
-            continue
-        if not line:
-            comment = ""
-            continue
-        name, sep, value = line.partition("=")
-        name = name.strip().removeprefix("export ").strip()
-        if sep and name not in DEPLOY_SET:
-            if value.strip() == "" or "required" in comment:
-                required.append(name)
-            else:
-                optional.append(name)
-        comment = ""
-    for text in compose_texts:
-        for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?\?", text):
-            if name not in DEPLOY_SET and name not in required:
-                required.append(name)
-    optional = [n for n in optional if n not in required]
-    return required, optional
-
-
-# ───────────────────────────── settings ─────────────────────────────
-
-
-class Settings:
-    def __init__(self, values: dict):
-        self.values = values
-
-    def __getattr__(self, key: str):
-        try:
-            return self.values[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    @classmethod
-    def load(cls, config_path: Path, app_dir: str | None) -> Settings:
-        values = dict(DEFAULTS)
-        if config_path.exists():
-            try:
-                values.update(json.loads(config_path.read_text()))
-            except json.JSONDecodeError as exc:
-                raise DeployError(f"{config_path}: not valid JSON ({exc}); fix the file") from exc
-        for key, default in DEFAULTS.items():
-            env = os.environ.get(f"DEPLOY_{key.upper()}")
-            if env is None:
-                continue
-            if isinstance(default, int):
-                try:
-                    values[key] = int(env)
-                except ValueError:
-                    raise DeployError(
-                        f"DEPLOY_{key.upper()} must be a whole number, got {env!r}"
-                    ) from None
-            else:
-                values[key] = env
-        if app_dir:
-            values["app_dir"] = app_dir
-        if not values["app_name"]:
-            raise DeployError(
-                f"app_name is missing from {config_path}; re-render the repo or add it"
-            )
-        if not values["app_dir"]:
-            values["app_dir"] = str(Path(values["apps_dir"]) / values["app_name"])
-        if values["proxy"] not in ("host-nginx", "compose-nginx", "none"):
-            raise DeployError(
-                f"proxy must be host-nginx, compose-nginx or none, not {values['proxy']!r}"
-            )
-        return cls(values)
-
-    @property
-    def project(self) -> str:
-        return self.app_name
-
-    def command(self, key: str) -> list[str]:
-        """A configured command; nginx commands go through `sudo -n` when not root."""
-        cmd = self.values[key]
-        argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
-        if key.startswith("nginx_") and os.geteuid() != 0 and argv and argv[0] != "sudo":
-            argv = ["sudo", "-n", *argv]
-        return argv
-
-
-# ───────────────────────────── the app directory ─────────────────────────────
-
-
-class AppDir:
-    """The app's directory on the production box: .env, and .deploy/ with what the deploy keeps."""
-
-    def __init__(self, settings: Settings):
-        self.root = Path(settings.app_dir)
-        self.deploy = self.root / ".deploy"
-        self.env_file = self.root / ".env"
-        self.state_file = self.deploy / "state.json"
-        self.lock_file = self.deploy / "lock"
-        # host-nginx: the servers of an `upstream` block; compose-nginx: a `set` in a location.
-        name = "proxy-upstream.conf" if settings.proxy == "compose-nginx" else "upstream.conf"
-        self.upstream_file = self.deploy / name
-        self.releases = self.deploy / "releases"
-
-    def load_state(self) -> dict:
-        if not self.state_file.exists():
-            return {"version": STATE_VERSION, "active": None, "releases": []}
-        return json.loads(self.state_file.read_text())
-
-    def save_state(self, state: dict) -> None:
-        write_atomic(self.state_file, json.dumps(state, indent=2) + "\n")
-
-
-def check_env(settings: Settings, app: AppDir, source: Path) -> None:
-    """Stop before any change when .env lacks a required name (never print values)."""
-    example = source / ".env.example"
-    if not app.env_file.exists():
-        raise DeployError(
-            f"{app.env_file} does not exist: copy .env.example there and fill in its values"
-        )
-    if not example.exists():
-        log(f"no .env.example in {source}: skipping the .env check")
-        return
-    texts = [p.read_text() for p in compose_paths(settings, source) if p.exists()]
-    required, optional = required_names(example, texts)
-    env = parse_env_file(app.env_file)
-    missing = [n for n in required if n not in env]
-    empty = [n for n in required if n in env and not env[n].strip()]
-    if missing or empty:
-        parts = []
-        if missing:
-            parts.append("missing: " + ", ".join(missing))
-        if empty:
-            parts.append("empty: " + ", ".join(empty))
-        raise DeployError(
-            f"{app.env_file} lacks required settings ({'; '.join(parts)}). "
-            f"Fix: set them in {app.env_file} (see .env.example); nothing was changed."
-        )
-    unset = [n for n in optional if n not in env]
-    if unset:
-        log("optional settings not in .env (their defaults apply): " + ", ".join(unset))
-    log(f".env has every required setting ({len(required)} checked)")
-
-
-def compose_paths(settings: Settings, source: Path) -> list[Path]:
-    files = settings.compose_files
-    names = files.split(":") if isinstance(files, str) else list(files)
-    return [source / n for n in names if n]
-
-
-@contextlib.contextmanager
-def app_lock(app: AppDir, timeout: int, wait: bool):
-    app.deploy.mkdir(parents=True, exist_ok=True)
-    fd = os.open(app.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another deploy"
-            if not wait:
-                raise DeployError(
-                    f"another deploy of this app is running ({holder}); "
-                    "try again when it has finished"
-                ) from None
-            log(f"waiting for the running deploy to finish ({holder})")
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise DeployError(
-                            f"the running deploy ({holder}) still holds the lock after "
-                            f"{timeout} s; check it with `deploy.py status`"
-                        ) from None
-                    time.sleep(0.5)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} since {now_iso()}\n".encode(), 0)
-        log("lock acquired")
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-        os.close(fd)
-        log("lock released")
-
-
-# ───────────────────────────── docker ─────────────────────────────
-
-
-class Docker:
-    def __init__(self, settings: Settings, app: AppDir):
-        self.settings = settings
-        self.app = app
-        self.env = dict(os.environ, COMPOSE_IGNORE_ORPHANS="1")
-
-    def compose(
-        self,
-        model: Path,
-        project_dir: Path,
-        *args: str,
-        check: bool = True,
-        capture: bool = True,
-        timeout: float | None = None,
-    ) -> subprocess.CompletedProcess:
-        cmd = [*self._compose_argv(project_dir), "-f", str(model), *args]
-        return run(cmd, check=check, capture=capture, env=self.env, timeout=timeout)
-
-    def _compose_argv(self, project_dir: Path) -> list[str]:
-        """`docker compose` for this app's project, directory and .env."""
-        return [
-            "docker",
-            "compose",
-            "-p",
-            self.settings.project,
-            "--project-directory",
-            str(project_dir),
-            "--env-file",
-            str(self.app.env_file),
-        ]
-
-    def resolve(self, source: Path) -> dict:
-        files: list[str] = []
-        for path in compose_paths(self.settings, source):
-            if not path.exists():
-                raise DeployError(
-                    f"compose file {path} does not exist (compose_files in deploy.json)"
-                )
-            files += ["-f", str(path)]
-        cmd = [*self._compose_argv(source), *files, "config", "--no-interpolate", "--format=json"]
-        return json.loads(run(cmd, env=self.env).stdout)
-
-    def containers(self, service: str | None = None, all_states: bool = True) -> list[str]:
-        cmd = [
-            "docker",
-            "ps",
-            "-q",
-            "--no-trunc",
-            "--filter",
-            f"label=com.docker.compose.project={self.settings.project}",
-        ]
-        if all_states:
-            cmd.insert(2, "-a")
-        if service:
-            cmd += ["--filter", f"label=com.docker.compose.service={service}"]
-        return [c for c in run(cmd).stdout.split() if c]
-
-    def inspect(self, container: str) -> dict:
-        out = run(["docker", "inspect", container], check=False)
-        if out.returncode != 0:
-            return {}
-        data = json.loads(out.stdout)
-        return data[0] if data else {}
-
-    def logs(self, container: str) -> str:
-        out = run(
-            ["docker", "logs", "--tail", str(self.settings.log_lines), container], check=False
-        )
-        return (out.stdout + out.stderr).strip()
-
-    def remove(self, service: str) -> None:
-        for cid in self.containers(service):
-            run(["docker", "stop", "-t", str(self.settings.stop_timeout), cid], check=False)
-            run(["docker", "rm", "-f", cid], check=False)
-
-    def image_exists(self, image: str) -> bool:
-        return run(["docker", "image", "inspect", image], check=False).returncode == 0
-
-
-# ───────────────────────────── the deploy ─────────────────────────────
-
-
-def colour_service(settings: Settings, colour: str) -> str:
-    return f"{settings.web_service}-{colour}"
-
-
-def free_port(settings: Settings, avoid: set[int]) -> int:
-    env = parse_env_file(AppDir(settings).env_file) if AppDir(settings).env_file.exists() else {}
-    base = int(env.get("APP_HOST_PORT") or settings.app_port)
-    for port in range(base, base + int(settings.port_span)):
-        if port in avoid:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise DeployError(
-        f"no free loopback port in {base}-{base + settings.port_span - 1}; "
-        "set APP_HOST_PORT in .env to a free range"
-    )
-
-
-def copy_mounted_files(
-    model: dict, source: Path, bundle: Path, shared: Path, web_service: str
-) -> None:
-    """Bind mounts from the checkout point at copies that outlive the checkout.
-
-    The web service's files go into the release bundle (each colour keeps its own). Other services
-    (the proxy, the database) run across releases, so their files live at one stable place and are
-    rewritten in place: their containers are not recreated and single-file mounts see the update.
-    """
-    for name, service in model.get("services", {}).items():
-        dest_root = bundle if name == web_service else shared
-        for volume in service.get("volumes", []) or []:
-            if not isinstance(volume, dict) or volume.get("type") != "bind":
-                continue
-            src = Path(volume["source"])
-            try:
-                rel = src.relative_to(source)
-            except ValueError:
-                continue
-            dest = dest_root / rel
-            if src.is_dir():
-                shutil.copytree(src, dest, dirs_exist_ok=True)
-            elif src.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dest)
-            volume["source"] = str(dest)
-
-
-def runtime_model(
-    settings: Settings,
-    app: AppDir,
-    resolved: dict,
-    colour: str,
-    image: str,
-    ref: str,
-    port: int | None,
-) -> dict:
-    """The compose model of one release: web renamed to its colour, with its image and port."""
-    model = json.loads(json.dumps(resolved))
-    services = model.setdefault("services", {})
-    web_name = settings.web_service
-    if web_name not in services:
-        raise DeployError(
-            f"the compose files define no `{web_name}` service (web_service in deploy.json)"
-        )
-    web = services.pop(web_name)
-    web.pop("build", None)
-    web.pop("container_name", None)
-    web["image"] = image
-    env = web.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
-    env["APP_VERSION"] = ref
-    web["environment"] = env
-    labels = web.get("labels") or {}
-    if isinstance(labels, list):
-        labels = dict(item.split("=", 1) for item in labels)
-    labels.update({"studio.deploy.colour": colour, "studio.deploy.ref": ref})
-    web["labels"] = labels
-    if settings.proxy == "host-nginx":
-        web["ports"] = [f"127.0.0.1:{port}:{settings.app_port}"]
-    elif settings.proxy == "compose-nginx":
-        web.pop("ports", None)
-    services[colour_service(settings, colour)] = web
-    for name, service in services.items():
-        deps = service.get("depends_on")
-        if isinstance(deps, dict):
-            deps.pop(web_name, None)
-        elif isinstance(deps, list) and web_name in deps:
-            deps.remove(web_name)
-        if settings.proxy == "compose-nginx" and name == settings.proxy_service:
-            # The proxy reads the upstream include from the app directory (same path inside).
-            mount = {
-                "type": "bind",
-                "source": str(app.deploy),
-                "target": str(app.deploy),
-                "read_only": True,
-            }
-            service.setdefault("volumes", []).append(mount)
-    return model
+# The named steps of a deploy or rollback, in order (logged as `step: <name>`; DEPLOY_FAULT_STEP).
+STEPS = (
+    "reconcile",
+    "prepare",
+    "build",
+    "start",
+    "health",
+    "migrate",
+    "switch",  # before the upstream include is rewritten
+    "reload",  # the include names the new colour; nginx has not reloaded yet
+    "smoke",
+    "watch",
+    "drain",
+    "retire",
+    "record",
+)
+__all__ = ["AppDir", "DeployError", "Settings", "app_lock", "parse_env_file", "required_names"]
 
 
 class Deployer:
@@ -573,22 +129,6 @@ class Deployer:
             run(["docker", "exec", proxies[0], *argv])
         else:
             run(self.s.command(key))
-
-    def switch(self, colour: str, port: int | None) -> str | None:
-        """Point nginx at a release; returns the previous include text (None: there was none)."""
-        previous = self.app.upstream_file.read_text() if self.app.upstream_file.exists() else None
-        write_atomic(self.app.upstream_file, self.upstream_text(colour, port))
-        try:
-            self.nginx("nginx_test_command")
-        except DeployError as exc:
-            self.restore_upstream(previous, reload=False)
-            raise DeployError(f"nginx rejected the new upstream, nothing switched: {exc}") from exc
-        self.nginx("nginx_reload_command")
-        log(
-            f"nginx now sends traffic to {colour_service(self.s, colour)}"
-            + (f" (127.0.0.1:{port})" if port else "")
-        )
-        return previous
 
     def restore_upstream(self, previous: str | None, reload: bool = True) -> None:
         if previous is None:
@@ -671,11 +211,12 @@ class Deployer:
     def print_logs(self, service: str) -> None:
         for cid in self.docker.containers(service):
             text = self.docker.logs(cid)
-            print(
-                f"---- last log lines of {service} ----\n{text or '(no output)'}\n----",
-                file=sys.stderr,
-                flush=True,
-            )
+            with contextlib.suppress(OSError):
+                print(
+                    f"---- last log lines of {service} ----\n{redact(text) or '(no output)'}\n----",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     # ── images ──
 
@@ -697,6 +238,198 @@ class Deployer:
 
     # ── one release ──
 
+    # ── the journal and the reconcile ──
+
+    def step(self, state: dict, name: str, **facts) -> None:
+        """Enter a named step: journal it atomically, log it, and stop at a fault point if asked.
+
+        DEPLOY_FAULT_STEP=<step> makes the program wait at that step (up to DEPLOY_FAULT_PAUSE
+        seconds) after logging `fault point: <step>`, so a test can signal it exactly there."""
+        run_info = state.setdefault("run", {})
+        run_info.update(facts, step=name, pid=os.getpid(), time=now_iso())
+        self.app.save_state(state)
+        log(f"step: {name}")
+        if os.environ.get("DEPLOY_FAULT_STEP") == name:
+            log(f"fault point: {name} (pid {os.getpid()})")
+            deadline = time.monotonic() + float(os.environ.get("DEPLOY_FAULT_PAUSE", "60"))
+            while time.monotonic() < deadline:
+                time.sleep(0.1)
+
+    def served_colour(self) -> str | None:
+        """The colour the upstream include file points nginx at (None: no file or no match)."""
+        if self.s.proxy == "none" or not self.app.upstream_file.exists():
+            return None
+        text = self.app.upstream_file.read_text()
+        if self.s.proxy == "compose-nginx":
+            for colour in COLOURS:
+                if f" {colour_service(self.s, colour)}:" in text:
+                    return colour
+            return None
+        match = re.search(r"^server 127\.0\.0\.1:(\d+);", text, re.M)
+        if not match:
+            return None
+        for colour in COLOURS:
+            if self.colour_port(colour) == int(match.group(1)):
+                return colour
+        return None
+
+    def probed_colour(self) -> str | None:
+        """The colour whose release answers through nginx right now (its /healthz names the
+        version), which may differ from the include file after a kill before nginx reloaded."""
+        if self.s.proxy == "none":
+            return None
+        url, host = self.smoke_url(None)
+        status, body = http_get(url, host)
+        try:
+            version = json.loads(body).get("version") if status == 200 else None
+        except (ValueError, AttributeError):
+            version = None
+        if not version:
+            return None
+        for colour in COLOURS:
+            for cid in self.docker.containers(colour_service(self.s, colour), all_states=False):
+                labels = self.docker.inspect(cid).get("Config", {}).get("Labels") or {}
+                if labels.get("studio.deploy.ref") == version:
+                    return colour
+        return None
+
+    def colour_port(self, colour: str) -> int | None:
+        for cid in self.docker.containers(colour_service(self.s, colour)):
+            bindings = self.docker.inspect(cid).get("HostConfig", {}).get("PortBindings") or {}
+            for binds in bindings.values():
+                for bind in binds or []:
+                    if bind.get("HostPort", "").isdigit():
+                        return int(bind["HostPort"])
+        return None
+
+    def running(self, colour: str) -> bool:
+        return bool(self.docker.containers(colour_service(self.s, colour), all_states=False))
+
+    def container_release(self, colour: str) -> str | None:
+        for cid in self.docker.containers(colour_service(self.s, colour)):
+            labels = self.docker.inspect(cid).get("Config", {}).get("Labels") or {}
+            if labels.get("studio.deploy.release"):
+                return labels["studio.deploy.release"]
+        return None
+
+    def reconcile(self, state: dict) -> dict | None:
+        """Make the journal agree with what runs; returns the live release (None: nothing live).
+
+        nginx's upstream file and the running containers are the truth: the live colour is the one
+        the file points at, if it runs; if it does not but the other colour does, nginx is pointed
+        there. A run that died half-way left a `run` entry: nginx is reloaded so that what it
+        serves is what the file says, and the colour that does not serve is removed."""
+        interrupted = state.pop("run", None)
+        if interrupted:
+            log(
+                f"the previous run (pid {interrupted.get('pid')}) stopped at step "
+                f"{interrupted.get('step')!r}: reconciling with nginx and Docker"
+            )
+        live = self.served_colour()
+        if self.s.proxy == "none":
+            runs = [c for c in COLOURS if self.running(c)]
+            live = runs[0] if len(runs) == 1 else live
+            if len(runs) > 1:
+                active = find_release(state, state.get("active"))
+                live = active["colour"] if active else runs[0]
+        elif live is None or not self.running(live):
+            others = [c for c in COLOURS if c != live and self.running(c)]
+            if others:
+                live = others[0]
+                log(f"nginx pointed at a colour that does not run: pointing it at {live}")
+                write_atomic(
+                    self.app.upstream_file, self.upstream_text(live, self.colour_port(live))
+                )
+                interrupted = interrupted or {"step": "reconcile"}
+            elif live is not None and not self.running(live):
+                live = None
+        reloaded = False
+        if interrupted and live and self.s.proxy != "none":
+            self.nginx("nginx_test_command")
+            self.nginx("nginx_reload_command")
+            reloaded = True
+        live_rel = None
+        if live:
+            release_id = self.container_release(live)
+            live_rel = find_release(state, release_id) if release_id else None
+            if live_rel is None:  # containers from before release labels: the journal's word
+                live_rel = find_release(state, state.get("active"))
+                if live_rel and live_rel.get("colour") != live:
+                    live_rel = None
+        if live_rel:
+            if state.get("active") != live_rel["id"]:
+                log(f"the live release is {live_rel['id']} ({live}): the journal is corrected")
+            for rel in state["releases"]:
+                if rel.get("status") == "active" and rel is not live_rel:
+                    rel["status"] = "previous"
+            live_rel["status"] = "active"
+            state["active"] = live_rel["id"]
+        for rel in state["releases"]:
+            if rel.get("status") == "starting":
+                rel["status"] = "failed"
+                rel.setdefault("error", "interrupted")
+        for colour in COLOURS:
+            if colour != live and self.docker.containers(colour_service(self.s, colour)):
+                if reloaded and self.running(colour):
+                    # nginx's old workers may still finish requests to it.
+                    time.sleep(float(self.s.drain_seconds))
+                    reloaded = False
+                log(f"removing {colour_service(self.s, colour)}: it does not serve")
+                self.docker.remove(colour_service(self.s, colour))
+        self.prune_bundles(state)
+        self.app.save_state(state)
+        return live_rel
+
+    def prune_bundles(self, state: dict) -> None:
+        """Release bundles no kept release names (left by a killed run) are removed."""
+        keep = {r["id"] for r in state["releases"] if r.get("status") in ("active", "previous")}
+        if not self.app.releases.is_dir():
+            return
+        for bundle in self.app.releases.iterdir():
+            if bundle.name not in keep:
+                log(f"removing the orphaned release bundle {bundle.name}")
+                shutil.rmtree(bundle, ignore_errors=True)
+
+    # ── the watch window ──
+
+    def watch(self, new_service: str, port: int | None) -> None:
+        """After the switch: probe the new release through nginx for `watch_seconds`; a run of
+        failed probes or too high a share of 5xx answers, or a container that stops or turns
+        unhealthy, is a spike (the caller switches back to the still-warm old release)."""
+        seconds = float(self.s.watch_seconds)
+        if seconds <= 0:
+            return
+        url, host = self.smoke_url(port)
+        log(f"watching {new_service} through {url} for {seconds:g} s")
+        started = time.monotonic()
+        in_row = probes = errors = 0
+        while time.monotonic() - started < seconds:
+            status, _ = http_get(url, host, timeout=2)
+            probes += 1
+            bad = status == 0 or status >= 500
+            errors += bad
+            in_row = in_row + 1 if bad else 0
+            ids = self.docker.containers(new_service)
+            st = self.docker.inspect(ids[0]).get("State", {}) if ids else {}
+            if not st.get("Running") or (st.get("Health") or {}).get("Status") == "unhealthy":
+                reason = f"{new_service} stopped or turned unhealthy"
+            elif in_row >= int(self.s.watch_failures):
+                reason = f"{in_row} failed probes in a row (last: status {status})"
+            elif probes >= 10 and errors / probes > float(self.s.watch_error_rate):
+                reason = f"{errors} of {probes} probes failed"
+            else:
+                time.sleep(0.5)
+                continue
+            elapsed = time.monotonic() - started
+            raise WatchFailed(
+                f"the new release failed {elapsed:.1f} s after the switch: {reason}",
+                "watch_seconds",
+                "traffic went back to the previous release; fix the release and deploy again",
+            )
+        log(f"watch passed: {probes} probes, {errors} failed")
+
+    # ── one release ──
+
     def release(
         self,
         *,
@@ -707,8 +440,8 @@ class Deployer:
         kind: str,
     ) -> int:
         state = self.app.load_state()
-        active = state.get("active")
-        active_rel = find_release(state, active) if active else None
+        self.step(state, "reconcile", kind=kind, ref=ref)
+        active_rel = self.reconcile(state)
         old_colour = active_rel["colour"] if active_rel else None
         colour = "green" if old_colour == "blue" else "blue"
         new_service = colour_service(self.s, colour)
@@ -716,68 +449,62 @@ class Deployer:
         tag = sanitize_tag(ref)
         release_id = f"{utc('%Y%m%dT%H%M%SZ')}-{tag}"
         bundle = self.app.releases / release_id
-
-        # A deploy that died half-way may have left the next colour behind: it is not serving.
-        if self.docker.containers(new_service):
-            log(f"removing {new_service} left over from an interrupted deploy")
-            self.docker.remove(new_service)
-
-        if bundle_from is None:
-            resolved = self.docker.resolve(self.source)
-        else:
-            resolved = json.loads((bundle_from / "resolved.json").read_text())
-        build = image is None and bundle_from is None and self.s.deploy_method != "registry"
-        if image is None:
-            if self.s.deploy_method == "registry":
-                if not self.s.registry_url:
-                    raise DeployError(
-                        "registry_url is empty in deploy.json; pass --image or set it"
-                    )
-                image = f"{self.s.registry_url}:{tag}"
-            else:
-                image = f"{self.s.app_name}:{tag}"
-
-        bundle.mkdir(parents=True, exist_ok=True)
-        copy_mounted_files(
-            resolved,
-            self.source if bundle_from is None else bundle_from,
-            bundle,
-            self.app.deploy / "shared",
-            self.s.web_service,
-        )
-        write_atomic(bundle / "resolved.json", json.dumps(resolved, indent=2) + "\n")
-
-        port = None
-        if self.s.proxy == "host-nginx":
-            port = free_port(
-                self.s, {active_rel["port"]} if active_rel and active_rel.get("port") else set()
-            )
-        elif self.s.proxy == "none":
-            env = parse_env_file(self.app.env_file)
-            port = int(env.get("APP_HOST_PORT") or self.s.app_port)
-        model = runtime_model(self.s, self.app, resolved, colour, image, tag, port)
-        model_path = bundle / "compose.json"
-        write_atomic(model_path, json.dumps(model, indent=2) + "\n")
-
         record = {
             "id": release_id,
             "ref": ref,
-            "image": image,
+            "image": image or "",
             "colour": colour,
-            "port": port,
+            "port": None,
             "time": now_iso(),
             "kind": kind,
             "status": "starting",
         }
+        state["releases"].append(record)
+        self.step(state, "prepare", release=release_id, colour=colour, old_colour=old_colour)
 
-        stopped_old = False
-        # With proxy: none the live container owns the port: the previous colour, or on the first
-        # deploy after plain `docker compose up` deploys, the plain `web` container.
+        # Where the run is decides what a failure or a signal undoes (see `undo`).
+        phase = {"switched_from": "unset", "stopped_old": False, "retiring": False}
         port_holder = old_service
         if port_holder is None and self.docker.containers(self.s.web_service):
             port_holder = self.s.web_service
-        switched_from: str | None = "unset"
+        port = None
         try:
+            if bundle_from is None:
+                resolved = self.docker.resolve(self.source)
+            else:
+                resolved = json.loads((bundle_from / "resolved.json").read_text())
+            build = image is None and bundle_from is None and self.s.deploy_method != "registry"
+            if image is None:
+                if self.s.deploy_method == "registry":
+                    if not self.s.registry_url:
+                        raise UsageError(
+                            "no image to deploy", "registry_url", "pass --image or set it"
+                        )
+                    image = f"{self.s.registry_url}:{tag}"
+                else:
+                    image = f"{self.s.app_name}:{tag}"
+            record["image"] = image
+            bundle.mkdir(parents=True, exist_ok=True)
+            copy_mounted_files(
+                resolved,
+                self.source if bundle_from is None else bundle_from,
+                bundle,
+                self.app.deploy / "shared",
+                self.s.web_service,
+            )
+            write_atomic(bundle / "resolved.json", json.dumps(resolved, indent=2) + "\n")
+            if self.s.proxy == "host-nginx":
+                avoid = {active_rel["port"]} if active_rel and active_rel.get("port") else set()
+                port = free_port(self.s, avoid)
+            elif self.s.proxy == "none":
+                port = env_port(self.s, parse_env_file(self.app.env_file))
+            record["port"] = port
+            model = runtime_model(self.s, self.app, resolved, colour, image, tag, port)
+            model["services"][new_service]["labels"]["studio.deploy.release"] = release_id
+            model_path = bundle / "compose.json"
+            write_atomic(model_path, json.dumps(model, indent=2) + "\n")
+
+            self.step(state, "build")
             if build:
                 build_model = json.loads(json.dumps(model))
                 build_model["services"][new_service]["build"] = resolved["services"][
@@ -790,6 +517,7 @@ class Deployer:
             elif not self.docker.image_exists(image):
                 self.pull(image)
 
+            self.step(state, "start")
             others = [
                 n
                 for n in model["services"]
@@ -804,80 +532,135 @@ class Deployer:
                 log(
                     f"stopping {port_holder} (proxy: none has one port, so the app is briefly down)"
                 )
+                phase["stopped_old"] = True
                 for cid in self.docker.containers(port_holder):
                     run(["docker", "stop", "-t", str(self.s.stop_timeout), cid], check=False)
-                stopped_old = True
             log(f"starting {new_service} from {image}" + (f" on 127.0.0.1:{port}" if port else ""))
             self.docker.compose(model_path, bundle, "up", "-d", "--no-deps", new_service)
+            self.step(state, "health")
             self.wait_healthy(new_service, port if self.s.proxy != "compose-nginx" else None)
-            if self.s.migrate_command:
-                log(f"running migrations: {self.s.migrate_command}")
-                proc = self.docker.compose(
-                    model_path,
-                    bundle,
-                    "run",
-                    "--rm",
-                    "--no-deps",
-                    "-T",
-                    new_service,
-                    *shlex.split(self.s.migrate_command),
-                    check=False,
-                )
-                if proc.returncode != 0:
-                    raise DeployError(
-                        f"migrations failed (exit {proc.returncode}):\n"
-                        + (proc.stdout + proc.stderr).strip()[-3000:]
-                    )
-                for line in proc.stdout.strip().splitlines()[-self.s.log_lines :]:
-                    log(f"  migrate: {line}")
+            self.step(state, "migrate")
+            self.migrate(model_path, bundle, new_service)
             if self.s.proxy != "none":
-                switched_from = self.switch(colour, port)
+                self.step(state, "switch")
+                phase["switched_from"] = (
+                    self.app.upstream_file.read_text() if self.app.upstream_file.exists() else None
+                )
+                write_atomic(self.app.upstream_file, self.upstream_text(colour, port))
+                self.step(state, "reload")
+                self.reload_switched(colour, port, phase["switched_from"])
                 if self.s.proxy == "compose-nginx":
                     self.docker.compose(
                         model_path, bundle, "up", "-d", "--no-deps", self.s.proxy_service
                     )
+            self.step(state, "smoke")
             self.smoke(tag, port)
-        except (DeployError, subprocess.SubprocessError) as exc:
-            log(f"FAILED: {exc}")
-            self.print_logs(new_service)
-            if switched_from != "unset":
-                log("switching nginx back to the running release")
-                try:
-                    self.restore_upstream(switched_from)
-                except DeployError as restore_exc:
-                    log(f"could not switch back: {restore_exc}")
-            log(f"removing {new_service}; the running release keeps serving")
-            self.docker.remove(new_service)
-            if stopped_old and port_holder:
-                log(f"starting {port_holder} again")
-                for cid in self.docker.containers(port_holder):
-                    run(["docker", "start", cid], check=False)
-                with contextlib.suppress(DeployError):
-                    self.wait_healthy(port_holder, port)
-            record["status"] = "failed"
-            record["error"] = str(exc).splitlines()[0][:300]
-            state.setdefault("releases", []).append(record)
-            self.app.save_state(state)
-            shutil.rmtree(bundle, ignore_errors=True)
-            return 1
-
-        if old_service:
-            if self.s.proxy != "none":
+            self.step(state, "watch")
+            self.watch(new_service, port)
+            if old_service and self.s.proxy != "none":
+                self.step(state, "drain")
                 log(f"draining {old_service} for {self.s.drain_seconds} s")
-                time.sleep(self.s.drain_seconds)
-            self.docker.remove(old_service)
-            log(f"{old_service} stopped and removed")
-        self.remove_legacy()
-        record["status"] = "active"
-        for rel in state.get("releases", []):
-            if rel.get("status") == "active":
-                rel["status"] = "previous"
-        state.setdefault("releases", []).append(record)
-        state["active"] = release_id
-        self.prune(state)
-        self.app.save_state(state)
+                time.sleep(float(self.s.drain_seconds))
+            # From here on the old release goes away: a failure or a signal finishes the run.
+            phase["retiring"] = True
+            self.step(state, "retire")
+            if old_service:
+                self.docker.remove(old_service)
+                log(f"{old_service} stopped and removed")
+            self.remove_legacy()
+        except (DeployError, subprocess.SubprocessError, OSError, ValueError, KeyError) as exc:
+            with deferred_signals() as pending:
+                if phase["retiring"]:
+                    log(f"{exc} while retiring the old release: finishing the run")
+                    if old_service:
+                        self.docker.remove(old_service)
+                else:
+                    self.undo(exc, new_service, port_holder, port, phase)
+                    record["status"] = "failed"
+                    record["error"] = str(exc).splitlines()[0][:300]
+                    state.pop("run", None)
+                    self.app.save_state(state)
+                    shutil.rmtree(bundle, ignore_errors=True)
+            if not phase["retiring"]:
+                if pending:
+                    raise Interrupted(pending[0]) from exc
+                if isinstance(exc, DeployError):
+                    raise
+                raise DeployError(f"{type(exc).__name__}: {exc}", new_service) from exc
+        self.step(state, "record")
+        with deferred_signals():
+            for rel in state["releases"]:
+                if rel.get("status") == "active":
+                    rel["status"] = "previous"
+            record["status"] = "active"
+            state["active"] = release_id
+            state.pop("run", None)
+            self.prune(state)
+            self.prune_bundles(state)
+            self.app.save_state(state)
         log(f"release {release_id} is live ({image})")
         return 0
+
+    def migrate(self, model_path: Path, bundle: Path, service: str) -> None:
+        """One-off migrations of the new release, before any traffic reaches it."""
+        if not self.s.migrate_command:
+            return
+        log(f"running migrations: {self.s.migrate_command}")
+        proc = self.docker.compose(
+            model_path,
+            bundle,
+            "run",
+            "--rm",
+            "--no-deps",
+            "-T",
+            service,
+            *shlex.split(self.s.migrate_command),
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise DeployError(
+                f"migrations failed (exit {proc.returncode}):\n"
+                + (proc.stdout + proc.stderr).strip()[-3000:],
+                "migrate_command",
+                "fix the migration; the running release keeps serving",
+            )
+        for line in proc.stdout.strip().splitlines()[-self.s.log_lines :]:
+            log(f"  migrate: {line}")
+
+    def reload_switched(self, colour: str, port: int | None, previous: str | None) -> None:
+        try:
+            self.nginx("nginx_test_command")
+        except DeployError as exc:
+            self.restore_upstream(previous, reload=False)
+            raise DeployError(
+                f"nginx rejected the new upstream, nothing switched: {exc}", "nginx_test_command"
+            ) from exc
+        self.nginx("nginx_reload_command")
+        log(
+            f"nginx now sends traffic to {colour_service(self.s, colour)}"
+            + (f" (127.0.0.1:{port})" if port else "")
+        )
+
+    def undo(self, exc: BaseException, new_service: str, port_holder, port, phase: dict) -> None:
+        """A failure or a signal before the old release went away: it serves again."""
+        log(f"FAILED: {exc}")
+        self.print_logs(new_service)
+        if phase["switched_from"] != "unset":
+            log("switching nginx back to the running release")
+            try:
+                self.restore_upstream(phase["switched_from"])
+                # nginx's old workers finish their requests to the new release before it goes.
+                time.sleep(float(self.s.drain_seconds))
+            except DeployError as restore_exc:
+                log(f"could not switch back: {restore_exc}")
+        log(f"removing {new_service}; the running release keeps serving")
+        self.docker.remove(new_service)
+        if phase["stopped_old"] and port_holder:
+            log(f"starting {port_holder} again")
+            for cid in self.docker.containers(port_holder):
+                run(["docker", "start", cid], check=False)
+            with contextlib.suppress(DeployError):
+                self.wait_healthy(port_holder, port)
 
     def remove_legacy(self) -> None:
         """Containers of the plain `web` service (from `docker compose up`) give way to colours."""
@@ -918,49 +701,6 @@ def find_release(state: dict, release_id: str | None) -> dict | None:
     return None
 
 
-def http_get(url: str, host: str, timeout: float = 3.0) -> tuple[int, str]:
-    """(status, body) or (0, reason). Loopback checks: TLS unverified, SNI/Host name the site."""
-    if not url.startswith(("http://", "https://")):
-        return 0, f"not an http(s) URL: {url}"
-    headers = {"Host": host} if host else {}
-    request = urllib.request.Request(url, headers=headers)
-    handlers: list = []
-    if url.startswith("https://"):
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        handlers.append(SNIHandler(context, host))
-    opener = urllib.request.build_opener(*handlers)
-    try:
-        with opener.open(request, timeout=timeout) as resp:
-            return resp.status, resp.read(65536).decode(errors="replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, ""
-    except (urllib.error.URLError, OSError) as exc:
-        return 0, str(getattr(exc, "reason", exc))
-
-
-class SNIHandler(urllib.request.HTTPSHandler):
-    """HTTPS to 127.0.0.1 that still sends the site's name as SNI, as a browser would."""
-
-    def __init__(self, context: ssl.SSLContext, server_name: str):
-        super().__init__(context=context)
-        self._ctx = context
-        self._name = server_name
-
-    def https_open(self, req):
-        import http.client
-
-        ctx, name = self._ctx, self._name
-
-        class Conn(http.client.HTTPSConnection):
-            def connect(self):
-                http.client.HTTPConnection.connect(self)
-                self.sock = ctx.wrap_socket(self.sock, server_hostname=name or self.host)
-
-        return self.do_open(Conn, req)
-
-
 # ───────────────────────────── commands ─────────────────────────────
 
 
@@ -980,6 +720,7 @@ def default_ref(source: Path) -> str:
 def cmd_deploy(args, settings: Settings) -> int:
     source = Path(args.source).resolve()
     deployer = Deployer(settings, source)
+    refuse_foreign_root(deployer.app, args.allow_root)
     check_env(settings, deployer.app, source)
     ref = args.ref or default_ref(source)
     with app_lock(deployer.app, settings.lock_timeout, not args.no_wait):
@@ -995,10 +736,11 @@ def cmd_deploy(args, settings: Settings) -> int:
 def cmd_rollback(args, settings: Settings) -> int:
     source = Path(args.source).resolve()
     deployer = Deployer(settings, source)
+    refuse_foreign_root(deployer.app, args.allow_root)
     check_env(settings, deployer.app, source)
     with app_lock(deployer.app, settings.lock_timeout, not args.no_wait):
         state = deployer.app.load_state()
-        active = find_release(state, state.get("active"))
+        active = deployer.reconcile(state)
         candidates = [
             r
             for r in state.get("releases", [])
@@ -1031,10 +773,26 @@ def cmd_rollback(args, settings: Settings) -> int:
 
 
 def cmd_status(args, settings: Settings) -> int:
-    app = AppDir(settings)
-    docker = Docker(settings, app)
+    """What serves, read from nginx's upstream file and Docker, not from the journal alone."""
+    deployer = Deployer(settings, SOURCE_DIR)
+    app, docker = deployer.app, deployer.docker
     state = app.load_state()
-    active = find_release(state, state.get("active"))
+    colour = deployer.probed_colour() or deployer.served_colour()
+    if settings.proxy == "none" or colour is None:
+        runs = [c for c in COLOURS if deployer.running(c)]
+        colour = colour if colour in runs else (runs[0] if len(runs) == 1 else None)
+    active = None
+    if colour:
+        active = find_release(state, deployer.container_release(colour))
+        journal = find_release(state, state.get("active"))
+        if active is None and journal and journal.get("colour") == colour:
+            active = journal
+        if active and state.get("active") != active["id"]:
+            print(
+                f"note: the journal names {state.get('active')}; nginx serves {active['id']} "
+                "(the next deploy or rollback corrects the journal)",
+                file=sys.stderr,
+            )
     containers = {}
     if active:
         for cid in docker.containers(colour_service(settings, active["colour"])):
@@ -1072,6 +830,14 @@ def cmd_status(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_copy_release(args, settings: Settings) -> int:
+    app = AppDir(settings)
+    refuse_foreign_root(app, args.allow_root)
+    with app_lock(app, settings.lock_timeout, True):
+        copy_release(app, Path(args.source).resolve())
+    return 0
+
+
 def cmd_check_env(args, settings: Settings) -> int:
     check_env(settings, AppDir(settings), Path(args.source).resolve())
     return 0
@@ -1087,6 +853,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--source", default=str(SOURCE_DIR), help="the checkout to deploy (default: this repo)"
+    )
+    parser.add_argument("--debug", action="store_true", help="show the trace of an error")
+    parser.add_argument(
+        "--allow-root",
+        action="store_true",
+        help="run as root although another user owns the app directory",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
@@ -1121,27 +893,61 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="the live release, its health and the release history")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
+    p = sub.add_parser(
+        "copy-release", help="place exactly the release's tracked files in the app directory"
+    )
+    p.set_defaults(func=cmd_copy_release)
     p = sub.add_parser("check-env", help="check .env against .env.example and stop")
     p.set_defaults(func=cmd_check_env)
     return parser
 
 
-def _on_sigterm(signum, frame):
-    raise Interrupted("interrupted by SIGTERM")
+def _on_signal(signum, frame):
+    raise Interrupted(signum)
+
+
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def deferred_signals():
+    """Run a cleanup to its end: signals that arrive meanwhile are noted, not raised."""
+    pending: list[int] = []
+    previous = {s: signal.signal(s, lambda n, f: pending.append(n)) for s in HANDLED_SIGNALS}
+    try:
+        yield pending
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """One handler for every expected failure: `error: <what> (<field>): <how to fix>`."""
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    for s in HANDLED_SIGNALS:
+        signal.signal(s, _on_signal)
     try:
         settings = Settings.load(Path(args.config), args.app_dir)
+        env_file = AppDir(settings).env_file
+        if env_file.is_file():
+            register_secrets(parse_env_file(env_file).values())
         return args.func(args, settings)
     except DeployError as exc:
-        print(f"deploy.py: error: {exc}", file=sys.stderr, flush=True)
-        return 1
-    except KeyboardInterrupt:
-        print("deploy.py: interrupted", file=sys.stderr)
-        return 130
+        if args.debug:
+            traceback.print_exc()
+        with contextlib.suppress(OSError):
+            print(f"error: {redact(str(exc))}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {redact(str(exc))} (deploy.py): "
+            "run it again with --debug and report the trace",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -117,6 +117,8 @@ class App:
                 "DEPLOY_NGINX_RELOAD_COMMAND": f"nginx -c {nginx.conf} -s reload",
                 "DEPLOY_SMOKE_URL": f"https://127.0.0.1:{self.https_port}/healthz",
                 "DEPLOY_DRAIN_SECONDS": "2",
+                # Short watch windows keep the suite fast; the watch tests set their own.
+                "DEPLOY_WATCH_SECONDS": "2",
                 "DEPLOY_HEALTH_TIMEOUT": "150",
             }
         )
@@ -175,6 +177,20 @@ class App:
             new = text.replace("statusCode: healthy ? 200 : 503", "statusCode: 503")
         assert new != text, f"could not break {path}"
         path.write_text(new)
+
+    def break_health_after(self, seconds: float) -> None:
+        """The next release starts healthy and answers 500 from /healthz `seconds` after it starts
+        (python stack): a release that breaks after the switch."""
+        path = self.repo / "app" / "main.py"
+        text = path.read_text()
+        new = text.replace(
+            "status_code, body = health(settings)",
+            "status_code, body = (\n"
+            '        health(settings) if _time.monotonic() < BREAK_AT else (500, {"status": "broken"})\n'
+            "    )",
+        )
+        assert new != text, f"could not break {path}"
+        path.write_text(new + f"\n\nimport time as _time  # noqa: E402\n\nBREAK_AT = _time.monotonic() + {seconds}\n")
 
     def compose_db(self, *args: str) -> subprocess.CompletedProcess:
         return sh(
@@ -269,6 +285,21 @@ def free_port_block() -> int:
         base = _next_block[0]
         _next_block[0] += 100
     return base
+
+
+def install_self_signed_site(nginx: Nginx, app: App, upstream_port: int | None) -> None:
+    """Serve the app's block with a self-signed certificate (no ACME: for benches beside tests)."""
+    from tests import certificates
+
+    certificates.self_signed(nginx.letsencrypt / "live" / app.domain, app.domain)
+    upstream = app.repo / ".deploy" / "upstream.conf"
+    upstream.parent.mkdir(exist_ok=True)
+    if upstream_port:
+        upstream.write_text(f"server 127.0.0.1:{upstream_port};\n")
+    elif not upstream.exists():
+        upstream.write_text("server 127.0.0.1:9;\n")
+    (nginx.sites / f"{app.name}.conf").write_text(nginx.site_text(app))
+    nginx.reload()
 
 
 def bump_version(app: App, marker: str) -> None:
@@ -430,6 +461,7 @@ class Load:
         self.ok = 0
         self.failed = 0
         self.failures: list[str] = []
+        self.failure_times: list[float] = []  # wall-clock time of each failure
         self.versions: list[str] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -504,6 +536,7 @@ class Load:
                     with self._lock:
                         self.failed += 1
                         self.failures.append(f"status {status}")
+                        self.failure_times.append(time.time())
                 if close:
                     conn.close()
                     conn = None
@@ -511,6 +544,7 @@ class Load:
                 with self._lock:
                     self.failed += 1
                     self.failures.append(repr(exc))
+                    self.failure_times.append(time.time())
                 if conn is not None:
                     conn.close()
                 conn = None

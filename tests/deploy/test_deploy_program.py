@@ -62,10 +62,13 @@ def test_settings_can_be_overridden_per_machine_and_bad_values_are_named(deploy,
     monkeypatch.setenv("DEPLOY_DRAIN_SECONDS", "7")
     assert settings(deploy, tmp_path).drain_seconds == 7
     monkeypatch.setenv("DEPLOY_DRAIN_SECONDS", "soon")
-    with pytest.raises(deploy.DeployError, match="DEPLOY_DRAIN_SECONDS must be a whole number"):
+    with pytest.raises(deploy.DeployError, match=r"'soon' is not a whole number \(DEPLOY_DRAIN_SECONDS\): set it"):
         settings(deploy, tmp_path)
     monkeypatch.delenv("DEPLOY_DRAIN_SECONDS")
-    with pytest.raises(deploy.DeployError, match="proxy must be host-nginx, compose-nginx or none"):
+    with pytest.raises(
+        deploy.DeployError,
+        match=r"unknown proxy 'traefik' \(proxy in .*deploy.json\): use host-nginx, compose-nginx or none",
+    ):
         settings(deploy, tmp_path, proxy="traefik")
 
 
