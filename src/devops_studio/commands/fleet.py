@@ -21,10 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     def repo_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--repos", nargs="+", metavar="PATH_OR_URL", help="app repos: clones or git URLs")
         parser.add_argument("--folder", type=Path, help="a folder whose sub-folders are app clones")
-        parser.add_argument("--inventory", type=Path,
-                            help="inventory file (default: ./studio.yml if present)")
-        parser.add_argument("--template", metavar="SRC",
-                            help="fetch the template from here instead of each repo's _src_path")
+        parser.add_argument("--inventory", type=Path, help="inventory file (default: ./studio.yml if present)")
+        parser.add_argument(
+            "--template", metavar="SRC", help="fetch the template from here instead of each repo's _src_path"
+        )
         parser.add_argument("--json", action="store_true", help="print a JSON report on stdout")
 
     status = actions.add_parser("status", help="template version of every repo and its update pull request")
@@ -37,8 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     update.add_argument("--jobs", type=int, default=2, metavar="N", help="parallel updates (default 2)")
     update.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     update.add_argument("--push", action="store_true", help="push each update branch to the repo's remote")
-    update.add_argument("--pr", action="store_true",
-                        help="open or update a pull request per repo (needs --push)")
+    update.add_argument("--pr", action="store_true", help="open or update a pull request per repo (needs --push)")
     update.set_defaults(func=update_command)
 
 
@@ -62,8 +61,9 @@ def status_command(args: argparse.Namespace) -> int:
 
 def update_command(args: argparse.Namespace) -> int:
     console = console_for(args.json)
-    options = UpdateOptions(to=args.to, jobs=args.jobs, dry_run=args.dry_run, push=args.push,
-                            pr=args.pr, template=args.template)
+    options = UpdateOptions(
+        to=args.to, jobs=args.jobs, dry_run=args.dry_run, push=args.push, pr=args.pr, template=args.template
+    )
     if args.dry_run and (args.push or args.pr):
         console.print("[red]error:[/] --dry-run writes nothing; drop --push/--pr")
         return 2

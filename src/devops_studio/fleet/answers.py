@@ -36,8 +36,7 @@ def parse_answers(text: str, where: str) -> Answers:
     commit = data.get("_commit")
     if not src:
         raise AnswersError(
-            f"{where}: {ANSWERS_FILE} has no _src_path; the repo was not made with `copier copy` "
-            "from a git template"
+            f"{where}: {ANSWERS_FILE} has no _src_path; the repo was not made with `copier copy` from a git template"
         )
     if not commit:
         raise AnswersError(
@@ -52,9 +51,7 @@ def read_answers(repo: Path) -> Answers:
     """Read the answers file from the work tree of `repo`."""
     path = repo / ANSWERS_FILE
     if not path.is_file():
-        raise AnswersError(
-            f"{repo}: no {ANSWERS_FILE}; only repos generated with `copier copy` can be updated"
-        )
+        raise AnswersError(f"{repo}: no {ANSWERS_FILE}; only repos generated with `copier copy` can be updated")
     return parse_answers(path.read_text(), str(repo))
 
 
@@ -74,8 +71,7 @@ def read_repo_answers(location: str, local: bool, scratch: Path, work_tree_ok: b
             text = git("show", f"HEAD:{ANSWERS_FILE}", cwd=location)
         except GitError as exc:
             raise AnswersError(
-                f"{location}: no committed {ANSWERS_FILE}; only repos generated with `copier copy` "
-                "can be updated"
+                f"{location}: no committed {ANSWERS_FILE}; only repos generated with `copier copy` can be updated"
             ) from exc
         return parse_answers(text, location)
     scratch.mkdir(parents=True, exist_ok=True)

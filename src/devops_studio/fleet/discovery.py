@@ -106,16 +106,12 @@ def discover(
         refs.extend(from_folder(folder))
     if inventory is not None:
         if not inventory.is_file():
-            raise DiscoveryError(
-                f"--inventory: {str(inventory)!r} does not exist; pass the path of studio.yml"
-            )
+            raise DiscoveryError(f"--inventory: {str(inventory)!r} does not exist; pass the path of studio.yml")
         refs.extend(from_inventory(inventory))
     elif not refs and DEFAULT_INVENTORY.is_file():
         refs.extend(from_inventory(DEFAULT_INVENTORY))
     if not refs:
-        raise DiscoveryError(
-            "no repos: pass --repos PATH_OR_URL..., --folder DIR, or --inventory studio.yml"
-        )
+        raise DiscoveryError("no repos: pass --repos PATH_OR_URL..., --folder DIR, or --inventory studio.yml")
     unique: dict[str, RepoRef] = {}
     names: dict[str, str] = {}
     for ref in refs:

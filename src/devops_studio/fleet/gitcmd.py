@@ -62,16 +62,16 @@ def git(
 
 def git_ok(*args: str, cwd: Path | str | None = None) -> bool:
     """Run a git predicate (`merge-base --is-ancestor`, ...) and return whether it held."""
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, env=quiet_git_env(), capture_output=True, text=True
-    )
+    proc = subprocess.run(["git", *args], cwd=cwd, env=quiet_git_env(), capture_output=True, text=True)
     return proc.returncode == 0
 
 
 def git_bytes(*args: str, cwd: Path | str | None = None, env: Mapping[str, str] | None = None) -> bytes:
     """Run git and return raw stdout (for blobs that may be binary)."""
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, env=dict(env) if env is not None else quiet_git_env(),
+        ["git", *args],
+        cwd=cwd,
+        env=dict(env) if env is not None else quiet_git_env(),
         capture_output=True,
     )
     if proc.returncode != 0:

@@ -45,8 +45,9 @@ class GitHub:
         self.token = token if token is not None else token_from_env()
         self.timeout = timeout
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None,
-                params: dict[str, str] | None = None) -> Any:
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
+    ) -> Any:
         url = f"{self.api_url}{path}"
         if params:
             url += "?" + urllib.parse.urlencode(params)
@@ -68,16 +69,12 @@ class GitHub:
             raise GitHubError(f"{method} {path}: {exc.code} {_error_message(exc)}", exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise GitHubError(
-                f"{method} {path}: GitHub API at {self.api_url} unreachable ({reason})"
-            ) from None
+            raise GitHubError(f"{method} {path}: GitHub API at {self.api_url} unreachable ({reason})") from None
         return json.loads(payload) if payload else None
 
     def find_open_pull(self, repo: str, branch: str) -> dict[str, Any] | None:
         owner = repo.split("/", 1)[0]
-        pulls = self.request(
-            "GET", f"/repos/{repo}/pulls", params={"head": f"{owner}:{branch}", "state": "open"}
-        )
+        pulls = self.request("GET", f"/repos/{repo}/pulls", params={"head": f"{owner}:{branch}", "state": "open"})
         matching = [p for p in pulls or [] if p.get("head", {}).get("ref") == branch]
         return matching[0] if matching else None
 
@@ -85,17 +82,15 @@ class GitHub:
         pulls = self.request("GET", f"/repos/{repo}/pulls", params={"state": "open", "per_page": "100"})
         return [p for p in pulls or [] if str(p.get("head", {}).get("ref", "")).startswith(prefix)]
 
-    def create_pull(self, repo: str, *, head: str, base: str, title: str, body: str,
-                    draft: bool) -> dict[str, Any]:
+    def create_pull(self, repo: str, *, head: str, base: str, title: str, body: str, draft: bool) -> dict[str, Any]:
         return self.request(
-            "POST", f"/repos/{repo}/pulls",
+            "POST",
+            f"/repos/{repo}/pulls",
             {"title": title, "head": head, "base": base, "body": body, "draft": draft},
         )
 
     def update_pull(self, repo: str, number: int, *, title: str, body: str, base: str) -> dict[str, Any]:
-        return self.request(
-            "PATCH", f"/repos/{repo}/pulls/{number}", {"title": title, "body": body, "base": base}
-        )
+        return self.request("PATCH", f"/repos/{repo}/pulls/{number}", {"title": title, "body": body, "base": base})
 
 
 def _error_message(exc: urllib.error.HTTPError) -> str:

@@ -65,7 +65,8 @@ class TemplateMirror:
             git("clone", "--quiet", "--mirror", "--", url, str(path))
         except GitError as exc:
             raise GitError(
-                ["clone", "--mirror", source], exc.returncode,
+                ["clone", "--mirror", source],
+                exc.returncode,
                 f"cannot fetch the template {source!r}: {exc.stderr}. Check the template URL in "
                 "_src_path of .copier-answers.yml, or pass --template",
             ) from exc
@@ -83,9 +84,7 @@ class TemplateMirror:
     def newest(self) -> str:
         tags = self.tags()
         if not tags:
-            raise ValueError(
-                f"template {self.source!r} has no release tags (like v1.0.0); tag a release first"
-            )
+            raise ValueError(f"template {self.source!r} has no release tags (like v1.0.0); tag a release first")
         return tags[-1]
 
     def resolve(self, ref: str) -> str:

@@ -34,9 +34,12 @@ def body_for(result: dict[str, Any], changelog: str, question_help: dict[str, st
     if result["conflicts"]:
         lines += ["", "## Conflicts to resolve before merging", ""]
         lines += [f"- [ ] `{path}`" for path in result["conflicts"]]
-        lines += ["", "Each file holds conflict markers (`<<<<<<< before updating` ... "
-                  "`>>>>>>> after updating`). Resolve them on this branch, then mark the pull "
-                  "request ready for review."]
+        lines += [
+            "",
+            "Each file holds conflict markers (`<<<<<<< before updating` ... "
+            "`>>>>>>> after updating`). Resolve them on this branch, then mark the pull "
+            "request ready for review.",
+        ]
     if result["deleted_but_edited"]:
         lines += ["", "## Files the new template version drops, kept because you edited them", ""]
         lines += [f"- `{path}`" for path in result["deleted_but_edited"]]
@@ -46,16 +49,21 @@ def body_for(result: dict[str, Any], changelog: str, question_help: dict[str, st
         lines += [f"- `{path}`" for path in result["binary_edits_kept"]]
     if result["binary_edits_reverted"]:
         lines += ["", "## Binary files changed both by you and by the template", ""]
-        lines += [f"- `{path}`: this branch has the template's new version; yours is on "
-                  f"`{result['base_branch']}` (`git checkout {result['base_branch']} -- {path}` "
-                  "brings it back)" for path in result["binary_edits_reverted"]]
+        lines += [
+            f"- `{path}`: this branch has the template's new version; yours is on "
+            f"`{result['base_branch']}` (`git checkout {result['base_branch']} -- {path}` "
+            "brings it back)"
+            for path in result["binary_edits_reverted"]
+        ]
     lines += ["", "## New questions (answered with their defaults)", ""]
     if result["new_questions"]:
         for name, value in sorted(result["new_questions"].items()):
             helptext = (question_help or {}).get(name)
             lines.append(f"- `{name}`: `{value!r}`" + (f" — {helptext}" if helptext else ""))
-        lines += ["", "Change an answer with `copier update --vcs-ref "
-                  f"{result['to_version']} --data NAME=VALUE` on this branch."]
+        lines += [
+            "",
+            f"Change an answer with `copier update --vcs-ref {result['to_version']} --data NAME=VALUE` on this branch.",
+        ]
     else:
         lines.append("None.")
     lines += ["", "## Changelog", "", changelog.strip() or "(the template has no changelog entry)"]

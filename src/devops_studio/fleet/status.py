@@ -21,9 +21,7 @@ def newest_tag(source: str) -> str:
         url = str(Path(url).expanduser().resolve())
     out = git("ls-remote", "--tags", "--refs", "--", url)
     tags = [line.split("\t", 1)[1].removeprefix("refs/tags/") for line in out.splitlines() if "\t" in line]
-    versions = sorted(
-        (v, t) for t in tags if (v := parse_version(t)) is not None and not v.is_prerelease
-    )
+    versions = sorted((v, t) for t in tags if (v := parse_version(t)) is not None and not v.is_prerelease)
     if not versions:
         raise ValueError(f"template {source!r} has no release tags")
     return versions[-1][1]
@@ -49,19 +47,25 @@ def _pull_request_state(github: GitHub, ref: RepoRef, owner: str | None) -> str:
         return f"unknown ({exc})"
     if not pulls:
         return "none"
-    return ", ".join(
-        f"#{p['number']} {'draft' if p.get('draft') else 'open'} ({p['head']['ref']})" for p in pulls
-    )
+    return ", ".join(f"#{p['number']} {'draft' if p.get('draft') else 'open'} ({p['head']['ref']})" for p in pulls)
 
 
-def fleet_status(repos: list[RepoRef], *, template: str | None = None,
-                 github: GitHub | None = None) -> list[dict[str, Any]]:
+def fleet_status(
+    repos: list[RepoRef], *, template: str | None = None, github: GitHub | None = None
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     newest_by_source: dict[str, str | Exception] = {}
     with tempfile.TemporaryDirectory(prefix="devops-studio-status.") as scratch:
         for ref in repos:
-            row: dict[str, Any] = {"name": ref.name, "location": ref.location, "version": None,
-                                   "newest": None, "behind": None, "pull_request": None, "error": None}
+            row: dict[str, Any] = {
+                "name": ref.name,
+                "location": ref.location,
+                "version": None,
+                "newest": None,
+                "behind": None,
+                "pull_request": None,
+                "error": None,
+            }
             rows.append(row)
             try:
                 answers = read_repo_answers(ref.location, ref.local, Path(scratch))

@@ -38,9 +38,7 @@ class UpdateRun:
 
     @property
     def failed(self) -> bool:
-        return any(
-            r["classification"] == ERROR or (r.get("pr") or {}).get("error") for r in self.results
-        )
+        return any(r["classification"] == ERROR or (r.get("pr") or {}).get("error") for r in self.results)
 
     def to_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -113,16 +111,23 @@ def _plan(repos: list[RepoRef], options: UpdateOptions, run_dir: Path, run: Upda
         target = run.templates[source]["target"]
         plan.jobs.append(
             Job(
-                name=ref.name, location=ref.location, local=ref.local, target=target,
-                branch=pullrequest.branch_for(target), mirror=str(mirror.path), workdir=str(run_dir),
-                dry_run=options.dry_run, push=options.push,
+                name=ref.name,
+                location=ref.location,
+                local=ref.local,
+                target=target,
+                branch=pullrequest.branch_for(target),
+                mirror=str(mirror.path),
+                workdir=str(run_dir),
+                dry_run=options.dry_run,
+                push=options.push,
             )
         )
     return plan
 
 
-def _execute(jobs: list[Job], options: UpdateOptions, run_dir: Path, rewrites: dict[str, Path],
-             console: Console) -> list[dict[str, Any]]:
+def _execute(
+    jobs: list[Job], options: UpdateOptions, run_dir: Path, rewrites: dict[str, Path], console: Console
+) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     git_env = insteadof_env(rewrites)
     # `spawn`: a fresh interpreter per worker, so no state of this process (rich's live display
@@ -130,12 +135,19 @@ def _execute(jobs: list[Job], options: UpdateOptions, run_dir: Path, rewrites: d
     context = multiprocessing.get_context("spawn")
     workers = min(options.jobs, len(jobs))
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     )
-    with progress, ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=init_worker, initargs=(str(run_dir), git_env)
-    ) as pool:
+    with (
+        progress,
+        ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=init_worker, initargs=(str(run_dir), git_env)
+        ) as pool,
+    ):
         verb = "Checking" if options.dry_run else "Updating"
         task = progress.add_task(f"{verb} {len(jobs)} repos with {workers} workers", total=len(jobs))
         futures = {pool.submit(update_repo, job): job for job in jobs}
@@ -165,8 +177,9 @@ def _slug(ref: RepoRef, result: dict[str, Any]) -> str | None:
     return None
 
 
-def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub,
-                   mirror_of_repo: dict[str, TemplateMirror]) -> None:
+def _pull_requests(
+    run: UpdateRun, repos: list[RepoRef], github: GitHub, mirror_of_repo: dict[str, TemplateMirror]
+) -> None:
     by_name = {ref.name: ref for ref in repos}
     for result in run.results:
         if result["classification"] not in ("updated", "conflicted") or not result["branch"]:
@@ -174,16 +187,22 @@ def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub,
         ref = by_name[result["name"]]
         slug = _slug(ref, result)
         if slug is None:
-            result["pr"] = {"error": "cannot tell the GitHub repo: use a github.com remote, answer "
-                            "github_owner, or list the repo in studio.yml"}
+            result["pr"] = {
+                "error": "cannot tell the GitHub repo: use a github.com remote, answer "
+                "github_owner, or list the repo in studio.yml"
+            }
             continue
         try:
             existing = github.find_open_pull(slug, result["branch"])
             if result["published"] != "remote":
                 # Not pushed (a person's commits on the branch): leave their pull request alone.
                 if existing:
-                    result["pr"] = {"number": existing["number"], "url": existing.get("html_url"),
-                                    "draft": existing.get("draft"), "action": "left as is"}
+                    result["pr"] = {
+                        "number": existing["number"],
+                        "url": existing.get("html_url"),
+                        "draft": existing.get("draft"),
+                        "action": "left as is",
+                    }
                 continue
             mirror = mirror_of_repo[result["name"]]
             changelog = mirror.changelog_excerpt(result["from_version"], result["to_version"])
@@ -191,14 +210,19 @@ def _pull_requests(run: UpdateRun, repos: list[RepoRef], github: GitHub,
             title = pullrequest.title_for(result)
             draft = pullrequest.is_draft(result)
             if existing:
-                pr = github.update_pull(slug, existing["number"], title=title, body=body,
-                                        base=result["base_branch"])
+                pr = github.update_pull(slug, existing["number"], title=title, body=body, base=result["base_branch"])
                 action = "updated"
             else:
-                pr = github.create_pull(slug, head=result["branch"], base=result["base_branch"],
-                                        title=title, body=body, draft=draft)
+                pr = github.create_pull(
+                    slug, head=result["branch"], base=result["base_branch"], title=title, body=body, draft=draft
+                )
                 action = "opened as draft" if draft else "opened"
-            result["pr"] = {"number": pr["number"], "url": pr.get("html_url"), "draft": pr.get("draft"),
-                            "action": action, "repo": slug}
+            result["pr"] = {
+                "number": pr["number"],
+                "url": pr.get("html_url"),
+                "draft": pr.get("draft"),
+                "action": action,
+                "repo": slug,
+            }
         except GitHubError as exc:
             result["pr"] = {"error": f"pull request for {slug}: {exc}", "repo": slug}

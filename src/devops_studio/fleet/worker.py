@@ -216,9 +216,7 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
     if job.local:
         dirty = git("status", "--porcelain", "--untracked-files=normal", cwd=job.location)
         if dirty.strip():
-            raise Refused(
-                f"{job.location} has uncommitted changes; commit or stash them, then run again"
-            )
+            raise Refused(f"{job.location} has uncommitted changes; commit or stash them, then run again")
         base = git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=job.location, check=False).strip()
         if not base:
             raise Refused(f"{job.location} is on a detached HEAD; check out its main branch")
@@ -265,9 +263,7 @@ def _run(job: Job, result: RepoResult, work: Path) -> None:
     seen = guarded_update(work, job.target)
     after = read_answers(work)
     if after.commit == before.commit:
-        raise RuntimeError(
-            f"Copier left {ANSWERS_FILE} at {before.commit}; the update did not happen"
-        )
+        raise RuntimeError(f"Copier left {ANSWERS_FILE} at {before.commit}; the update did not happen")
     result.to_version = after.commit
     result.new_questions = {k: v for k, v in after.values.items() if k not in before.values}
     result.deleted_but_edited = seen.dropped_but_edited
