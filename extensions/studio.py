@@ -79,6 +79,18 @@ def deploy_runner_clash(labels: list[str], deploy_labels: list[str]) -> str:
     return ""
 
 
+# What nginx reads as one plain argument: no quotes, spaces, `;`, `$` (a variable), braces or `#`.
+NGINX_WORD = r"[A-Za-z0-9._/:@-]+"
+
+
+def nginx_word(value: object) -> str:
+    """A value written into nginx as one argument. nginx has no way to escape `$` inside a string,
+    so anything beyond a plain word is refused rather than quoted."""
+    if not fullmatch(value, NGINX_WORD):
+        raise ValueError(f"not a plain nginx argument: {value!r}")
+    return str(value)
+
+
 def yaml_flow_list(items: list[str]) -> str:
     """Render a list of labels as a YAML flow sequence: [self-hosted, linux, x64].
 
@@ -95,6 +107,7 @@ class StudioExtension(Extension):
         environment.globals["uses"] = uses
         environment.globals["random_secret"] = random_secret
         environment.filters["flow_list"] = yaml_flow_list
+        environment.filters["nginx_word"] = nginx_word
         environment.tests["fullmatch"] = fullmatch
         environment.tests["label_list"] = is_label_list
         environment.globals["deploy_runner_clash"] = deploy_runner_clash
