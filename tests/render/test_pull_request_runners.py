@@ -20,6 +20,7 @@ from .helpers import answers
 from .test_matrix import MATRIX, _id
 
 REVIEW_WORKFLOW = "llm-review.yml"
+BOTH = "on: [push, pull_request]\n"
 
 
 def reach(text: str) -> dict[str, set[str]]:
@@ -59,8 +60,8 @@ def test_pull_request_job_on_self_hosted_is_flagged(tmp_path):
             set(),
         ),
         # an if: that is not about the event lets every event through
-        ("on: [push, pull_request]\njobs: {a: {if: \"github.ref == 'refs/heads/main'\", runs-on: [self-hosted]}}", {"a"}),
-        ("on: [push, pull_request]\njobs: {a: {if: \"github.event_name == 'push' || true\", runs-on: [self-hosted]}}", {"a"}),
+        (BOTH + "jobs: {a: {if: \"github.ref == 'refs/heads/main'\", runs-on: [self-hosted]}}", {"a"}),
+        (BOTH + "jobs: {a: {if: \"github.event_name == 'push' || true\", runs-on: [self-hosted]}}", {"a"}),
         # every event that carries pull-request content or can be set off by a stranger
         ("on: pull_request_target\njobs: {a: {runs-on: self-hosted}}", {"a"}),
         ("on: {issue_comment: {types: [created]}}\njobs: {a: {runs-on: [self-hosted, x64]}}", {"a"}),
