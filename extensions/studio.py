@@ -7,6 +7,7 @@ as well as with `devops-studio new`. It only adds pure helpers; it never touches
 from __future__ import annotations
 
 import importlib.util
+import re
 import secrets
 import string
 from pathlib import Path
@@ -45,8 +46,58 @@ def random_secret(length: int = 32) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+LABEL_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+# Labels GitHub gives every self-hosted runner itself: they tell no runner apart from another.
+DEFAULT_RUNNER_LABELS = frozenset({"self-hosted", "linux", "macos", "windows", "x64", "arm64", "arm"})
+
+
+def fullmatch(value: object, pattern: str) -> bool:
+    """True when the whole string matches. `regex_search('^...$')` also accepts a trailing newline,
+    because Python's `$` matches before one; validators use this test instead."""
+    return isinstance(value, str) and re.fullmatch(pattern, value) is not None
+
+
+def is_label_list(value: object) -> bool:
+    """A non-empty YAML list of runner labels, each a string (an integer or a nested list is refused)."""
+    return isinstance(value, list) and bool(value) and all(fullmatch(label, LABEL_PATTERN) for label in value)
+
+
+def deploy_runner_clash(labels: list[str], deploy_labels: list[str]) -> str:
+    """Why a job with `labels` could be picked up by the deploy runner, or "" when it cannot.
+
+    GitHub gives a job to any runner that has every label the job asks for, so a job lands on the
+    deploy runner when its labels are a subset of the deploy runner's, or when it asks for a label
+    that only the deploy runner carries.
+    """
+    wanted = {label.lower() for label in labels}
+    deploy = {label.lower() for label in deploy_labels}
+    if wanted <= deploy:
+        return f"every label of {yaml_flow_list(labels)} is also on the deploy runner {yaml_flow_list(deploy_labels)}"
+    own = sorted((wanted & deploy) - DEFAULT_RUNNER_LABELS)
+    if own:
+        return f"it asks for {', '.join(own)}, the deploy runner's own label"
+    return ""
+
+
+# What nginx reads as one plain argument: no quotes, spaces, `;`, `$` (a variable), braces or `#`.
+NGINX_WORD = r"[A-Za-z0-9._/:@-]+"
+
+
+def nginx_word(value: object) -> str:
+    """A value written into nginx as one argument. nginx has no way to escape `$` inside a string,
+    so anything beyond a plain word is refused rather than quoted."""
+    if not fullmatch(value, NGINX_WORD):
+        raise ValueError(f"not a plain nginx argument: {value!r}")
+    return str(value)
+
+
 def yaml_flow_list(items: list[str]) -> str:
-    """Render a list of labels as a YAML flow sequence: [self-hosted, linux, x64]."""
+    """Render a list of labels as a YAML flow sequence: [self-hosted, linux, x64].
+
+    Each label must be a plain label, so nothing YAML would read differently is ever pasted."""
+    for item in items:
+        if not fullmatch(item, LABEL_PATTERN):
+            raise ValueError(f"not a runner label: {item!r}")
     return "[" + ", ".join(items) + "]"
 
 
@@ -56,4 +107,8 @@ class StudioExtension(Extension):
         environment.globals["uses"] = uses
         environment.globals["random_secret"] = random_secret
         environment.filters["flow_list"] = yaml_flow_list
+        environment.filters["nginx_word"] = nginx_word
+        environment.tests["fullmatch"] = fullmatch
+        environment.tests["label_list"] = is_label_list
+        environment.globals["deploy_runner_clash"] = deploy_runner_clash
         environment.globals["review_policy_violation"] = _model_policy.review_policy_violation

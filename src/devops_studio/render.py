@@ -7,12 +7,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from devops_studio.answers import load_questions, read_answers
 from devops_studio.redact import redact_url
+from devops_studio.render_errors import RenderError
 from devops_studio.template_source import is_git_checkout, template_root
 
-
-class RenderError(Exception):
-    """A render that could not be done; the message names the question or option and the fix."""
+__all__ = ["RenderError", "render_new"]
 
 
 class UntrustedTemplateError(RenderError):
@@ -56,8 +56,11 @@ def render_new(
 
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
-        raise RenderError(f"{dest} already exists and is not empty: choose a new folder")
+        raise RenderError("folder not empty", str(dest), "choose a new folder")
     source = str(template) if template else str(template_root())
+    if (Path(source) / "copier.yml").is_file():
+        # A local template: read the answers strictly against its questions before Copier casts them.
+        data = read_answers(data or {}, load_questions(Path(source)))
     if vcs_ref is None and is_git_checkout(Path(source)):
         # From a checkout, render the working tree (uncommitted edits included), not the last tag.
         vcs_ref = "HEAD"
@@ -81,7 +84,7 @@ def render_new(
         named = str(error).partition(": ")[2].partition(".\n")[0]
         raise UntrustedTemplateError(redact_url(source), named.split(", ") if named else ["code"]) from error
     except (UserMessageError, ValueError, CopierAnswersInterrupt) as error:
-        raise RenderError(str(error).strip()) from error
+        raise RenderError.from_copier(str(error).strip()) from error
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -43,6 +43,8 @@ def _matrix() -> list[dict[str, object]]:
     # Beyond the pairs: custom labels, ports and names that must flow through every file.
     combos += [
         {"stack": "python", "app_port": 9000, "deploy_runner_labels": ["self-hosted", "linux", "x64", "chronos"]},
+        {"stack": "python", "e2e": True, "test_runner": "self-hosted", "ci_runner": "self-hosted"},
+        {"stack": "node", "e2e": True, "test_runner": "self-hosted", "deploy_method": "registry"},
         {
             "stack": "node",
             "app_port": 3000,

@@ -7,17 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from devops_studio.answers import parse_pair
 from devops_studio.render import RenderError, UntrustedTemplateError, render_new
-
-
-def _parse_data(pairs: list[str]) -> dict[str, str]:
-    data: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise RenderError(f"--data {pair!r}: write it as KEY=VALUE, for example --data app_name=todo-api")
-        data[key.strip()] = value
-    return data
 
 
 def _ask_trust(refused: UntrustedTemplateError) -> bool:
@@ -33,7 +24,7 @@ def _ask_trust(refused: UntrustedTemplateError) -> bool:
 def run(args: argparse.Namespace) -> int:
     dest = Path(args.dest)
     try:
-        data = _parse_data(args.data)
+        data = dict(parse_pair(pair) for pair in args.data)
         try:
             render_new(dest, data=data, defaults=args.defaults, vcs_ref=args.vcs_ref, template=args.template,
                        trust=args.trust)
@@ -43,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
             render_new(dest, data=data, defaults=args.defaults, vcs_ref=args.vcs_ref, template=args.template,
                        trust=True)
     except RenderError as error:
-        print(f"devops-studio new: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"Rendered {dest.resolve()}")
     if shutil.which("git") and not (dest / ".git").exists():

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import tomllib
 from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from devops_studio.lint.base import Check, Finding, LintContext, ToolMissing, find_tool
 from devops_studio.lint.nginx_sandbox import NginxSandbox
+from devops_studio.lint.runner_reach import PullRequestRunners
 
 WORKFLOWS = (".github/workflows/*.yml", ".github/workflows/*.yaml")
 YAML_FILES = ("**/*.yml", "**/*.yaml")
@@ -36,6 +41,30 @@ class Unrendered(Check):
             for number, line in enumerate(text.splitlines(), 1):
                 if self.PATTERN.search(line):
                     findings.append(self.finding(path, number, f"template syntax left: {line.strip()}", ctx))
+        return findings
+
+
+class Parses(Check):
+    """Every JSON, YAML and TOML file parses (YAML 1.2, every document, duplicate keys refused), so an
+    answer that slipped through a validator cannot leave a broken file behind unnoticed."""
+
+    name = "parses"
+    PATTERNS = ("**/*.json", "**/*.toml", *YAML_FILES, ".*.yml", ".*.yaml", ".*/**/*.json", ".*/**/*.yml")
+
+    def run(self, ctx: LintContext) -> list[Finding]:
+        findings = []
+        for path in ctx.files(*self.PATTERNS):
+            try:
+                text = path.read_text()
+                if path.suffix == ".json":
+                    json.loads(text)
+                elif path.suffix == ".toml":
+                    tomllib.loads(text)
+                else:
+                    list(YAML(typ="safe").load_all(text))
+            except (ValueError, YAMLError) as error:  # JSONDecodeError, TOMLDecodeError, bad UTF-8
+                line = getattr(error, "lineno", None) or getattr(getattr(error, "problem_mark", None), "line", None)
+                findings.append(self.finding(path, line, f"does not parse: {str(error).splitlines()[0]}", ctx))
         return findings
 
 
@@ -326,6 +355,8 @@ def stand_in_env(example: Path) -> str:
 
 ALL_CHECKS: list[type[Check]] = [
     Unrendered,
+    Parses,
+    PullRequestRunners,
     Actionlint,
     Zizmor,
     Yamllint,
