@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import importlib.util
 import json
 import os
 import re
@@ -811,6 +812,15 @@ class Deployer:
             self.docker.compose(model_path, bundle, "up", "-d", "--no-deps", new_service)
             self.wait_healthy(new_service, port if self.s.proxy != "compose-nginx" else None)
             if self.s.migrate_command:
+                if (HERE / "backup.py").exists():
+                    # The data as it was before this release migrates it: offered on rollback.
+                    try:
+                        record["pre_migration_dump"] = _backup_module().pre_migration_dump(
+                            self.s, self.app, release_id
+                        )
+                    except Exception as exc:  # backup.py has its own copy of DeployError
+                        raise DeployError(f"pre-migration dump failed, not migrating: {exc}") from exc
+                    log(f"pre-migration dump: {record['pre_migration_dump']}")
                 log(f"running migrations: {self.s.migrate_command}")
                 proc = self.docker.compose(
                     model_path,
@@ -909,6 +919,14 @@ class Deployer:
         pruned = [r for r in state["releases"] if r.get("status") == "pruned"]
         drop |= {r["id"] for r in pruned[:-20]}
         state["releases"] = [r for r in state["releases"] if r["id"] not in drop]
+
+
+def _backup_module():
+    """backup.py beside this file (apps with a database): its pre-migration dump."""
+    spec = importlib.util.spec_from_file_location("backup_program", HERE / "backup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def find_release(state: dict, release_id: str | None) -> dict | None:
@@ -1021,13 +1039,24 @@ def cmd_rollback(args, settings: Settings) -> int:
             f"rolling back from {active['ref'] if active else 'nothing'} "
             f"to {target['ref']} ({target['image']})"
         )
-        return deployer.release(
+        dumps = [
+            r["pre_migration_dump"]
+            for r in state.get("releases", [])
+            if r["id"] > target["id"] and r.get("pre_migration_dump")
+        ]
+        code = deployer.release(
             ref=target["ref"],
             image=target["image"],
             build_args=[],
             bundle_from=deployer.app.releases / target["id"],
             kind="rollback",
         )
+        if code == 0 and dumps:
+            log(
+                "this rollback goes back past a migration; the data from before it is in "
+                f"{dumps[0]}. Restore it explicitly with: python3 deploy/backup.py restore --dump {dumps[0]}"
+            )
+        return code
 
 
 def cmd_status(args, settings: Settings) -> int:
