@@ -131,7 +131,8 @@ def test_backup_destroy_restore_kill_and_corrupt(app):
     drill = backup(app, "drill")
     assert "items = 5000" in drill.stdout or "count(*) FROM items = 5000" in drill.stdout
     rows = backup_status.check_backups(app.repo.parent)
-    mine = [r for r in rows if r[0].endswith(app.name)]
+    mine = [r for r in rows if r[0] in (f"backup {app.name}", f"restore drill {app.name}")]
+    assert len(mine) == 2
     assert all(r[1] == "ok" for r in mine), mine
 
     # Corrupt the repository: the drill fails and doctor's check turns red, saying why.
