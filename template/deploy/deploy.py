@@ -819,7 +819,9 @@ class Deployer:
                             self.s, self.app, release_id
                         )
                     except Exception as exc:  # backup.py has its own copy of DeployError
-                        raise DeployError(f"pre-migration dump failed, not migrating: {exc}") from exc
+                        raise DeployError(
+                            f"pre-migration dump failed, not migrating: {exc}"
+                        ) from exc
                     log(f"pre-migration dump: {record['pre_migration_dump']}")
                 log(f"running migrations: {self.s.migrate_command}")
                 proc = self.docker.compose(
@@ -1054,7 +1056,8 @@ def cmd_rollback(args, settings: Settings) -> int:
         if code == 0 and dumps:
             log(
                 "this rollback goes back past a migration; the data from before it is in "
-                f"{dumps[0]}. Restore it explicitly with: python3 deploy/backup.py restore --dump {dumps[0]}"
+                f"{dumps[0]}. Restore it explicitly with: "
+                f"python3 deploy/backup.py restore --dump {dumps[0]}"
             )
         return code
 

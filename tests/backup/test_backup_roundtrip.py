@@ -45,7 +45,8 @@ def app(nginx, base_dir, backup_target):  # noqa: F811
 
 
 def backup(app, *args, check=True):
-    proc = harness.sh(["python3", str(app.repo / "deploy" / "backup.py"), *args], env=app.deploy_env_plain(), check=False)
+    program = ["python3", str(app.repo / "deploy" / "backup.py")]
+    proc = harness.sh([*program, *args], env=app.deploy_env_plain(), check=False)
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
