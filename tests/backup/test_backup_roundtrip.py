@@ -145,3 +145,23 @@ def test_backup_destroy_restore_kill_and_corrupt(app):
     assert failed.returncode == 1
     mine = [r for r in backup_status.check_backups(app.repo.parent) if r[0] == f"restore drill {app.name}"]
     assert mine[0][1] == "fail" and "newest drill failed" in mine[0][2]
+
+
+def test_deploy_with_migration_dumps_first_and_rollback_offers_the_dump(app, nginx):  # noqa: F811
+    app.psql("CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items SELECT generate_series(1, 10)")
+    app.env["DEPLOY_MIGRATE_COMMAND"] = "node -e \"console.log('migrating')\""
+    harness.bump_version(app, "v2")
+    proc = app.run_deploy(nginx, "deploy", "--ref", "v2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    record = [r for r in app.state()["releases"] if r["ref"] == "v2"][-1]
+    dump = Path(record["pre_migration_dump"])
+    assert dump.is_file() and dump.stat().st_size > 0
+    assert proc.stdout.index("pre-migration dump") < proc.stdout.index("running migrations")
+    del app.env["DEPLOY_MIGRATE_COMMAND"]
+    back = app.run_deploy(nginx, "rollback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert f"python3 deploy/backup.py restore --dump {dump}" in back.stdout
+    app.psql("DELETE FROM items")
+    restored = backup(app, "restore", "--dump", str(dump))
+    assert "the app is healthy" in restored.stdout
+    assert app.psql("SELECT count(*) FROM items") == "10"
