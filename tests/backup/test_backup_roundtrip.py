@@ -41,6 +41,10 @@ def app(nginx, base_dir, backup_target):  # noqa: F811
         yield app
     finally:
         app.destroy()
+        # The volumes a live restore kept aside (<volume>-before-restore-<time>).
+        kept = harness.sh(["docker", "volume", "ls", "-q", "--filter", f"name={name}_"], check=False).stdout.split()
+        if kept:
+            harness.sh(["docker", "volume", "rm", "-f", *kept], check=False)
         subprocess.run(["rm", "-rf", f"/srv/studio-backup/{name}"], check=False)
 
 
