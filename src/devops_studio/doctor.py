@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from devops_studio import backup_status
 from devops_studio.github_api import GitHub, GitHubError
 from devops_studio.inventory import Inventory, Node
 from devops_studio.nodes import production
@@ -71,7 +72,7 @@ def check_certificates() -> list[Check]:
     return checks
 
 
-def _local_production(checks: list[Check]) -> None:
+def _local_production(checks: list[Check], node: Node) -> None:
     if not shutil.which("docker"):
         checks.append(Check("docker", FAIL, f"not installed. Fix: {production.DOCKER_FIX}"))
     else:
@@ -99,6 +100,7 @@ def _local_production(checks: list[Check]) -> None:
         code, out = production.run(["nginx", "-t"])
         checks.append(Check("nginx -t", OK if code == 0 else FAIL, "configuration valid" if code == 0 else out[-300:]))
     checks.extend(check_certificates())
+    checks.extend(Check(*row) for row in backup_status.check_backups(Path(node.apps_dir or "/home/chronos/apps")))
 
 
 def _runner(ctx: manager.RunnerContext, checks: list[Check], local: bool) -> None:
@@ -162,7 +164,7 @@ def diagnose(
     checks: list[Check] = []
     if node.has("production"):
         if local:
-            _local_production(checks)
+            _local_production(checks, node)
         else:
             checks.append(Check("docker, nginx, certificates", SKIP, f"run doctor on {node.name} itself"))
     if node.runner is not None and node.os != "windows":

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import re
@@ -61,6 +62,7 @@ from deploy_core import (
     UsageError,
     WatchFailed,
     app_lock,
+    env_secrets,
     log,
     now_iso,
     redact,
@@ -91,6 +93,7 @@ STEPS = (
     "build",
     "start",
     "health",
+    "dump",  # a pg_dump before migrations (apps with a database and a migrate_command)
     "migrate",
     "switch",  # before the upstream include is rewritten
     "reload",  # the include names the new colour; nginx has not reloaded yet
@@ -539,6 +542,12 @@ class Deployer:
             self.docker.compose(model_path, bundle, "up", "-d", "--no-deps", new_service)
             self.step(state, "health")
             self.wait_healthy(new_service, port if self.s.proxy != "compose-nginx" else None)
+            self.step(state, "dump")
+            if self.s.migrate_command and (HERE / "backup.py").exists():
+                # The data as it was before this release migrates it: kept with the release record
+                # and offered by a rollback past this release.
+                record["pre_migration_dump"] = self.pre_migration_dump(release_id)
+                self.app.save_state(state)
             self.step(state, "migrate")
             self.migrate(model_path, bundle, new_service)
             if self.s.proxy != "none":
@@ -600,6 +609,21 @@ class Deployer:
             self.app.save_state(state)
         log(f"release {release_id} is live ({image})")
         return 0
+
+    def pre_migration_dump(self, release_id: str) -> str:
+        """A pg_dump by backup.py (apps with a database), before migrations change the data."""
+        try:
+            dump = importlib.import_module("backup").pre_migration_dump(
+                self.s, self.app, release_id
+            )
+        except DeployError as exc:
+            raise DeployError(
+                f"pre-migration dump failed, not migrating: {exc}",
+                "backup",
+                "fix the dump (see `deploy.py backup` output); the running release keeps serving",
+            ) from exc
+        log(f"pre-migration dump: {dump}")
+        return str(dump)
 
     def migrate(self, model_path: Path, bundle: Path, service: str) -> None:
         """One-off migrations of the new release, before any traffic reaches it."""
@@ -763,13 +787,25 @@ def cmd_rollback(args, settings: Settings) -> int:
             f"rolling back from {active['ref'] if active else 'nothing'} "
             f"to {target['ref']} ({target['image']})"
         )
-        return deployer.release(
+        dumps = [
+            r["pre_migration_dump"]
+            for r in state.get("releases", [])
+            if r["id"] > target["id"] and r.get("pre_migration_dump")
+        ]
+        code = deployer.release(
             ref=target["ref"],
             image=target["image"],
             build_args=[],
             bundle_from=deployer.app.releases / target["id"],
             kind="rollback",
         )
+        if code == 0 and dumps:
+            log(
+                "this rollback goes back past a migration; the data from before it is in "
+                f"{dumps[0]}. Restore it explicitly with: "
+                f"python3 deploy/backup.py restore --dump {dumps[0]}"
+            )
+        return code
 
 
 def cmd_status(args, settings: Settings) -> int:
@@ -930,7 +966,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.load(Path(args.config), args.app_dir)
         env_file = AppDir(settings).env_file
         if env_file.is_file():
-            register_secrets(parse_env_file(env_file).values())
+            register_secrets(env_secrets(parse_env_file(env_file)))
         return args.func(args, settings)
     except DeployError as exc:
         if args.debug:

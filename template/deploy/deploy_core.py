@@ -119,9 +119,31 @@ def utc(fmt: str) -> str:
 _SECRETS: set[str] = set()
 
 
+# .env settings the template itself writes that are not credentials: their values (the database's
+# name is the app's name) stay readable, or the app's name would be blanked out of every path.
+# Every other value, the owner's own settings included, counts as a secret.
+PUBLIC_ENV_NAMES = frozenset(
+    (
+        "COMPOSE_FILE",
+        "APP_HOST_PORT",
+        "APP_BIND",
+        "APP_VERSION",
+        "PORT",
+        "POSTGRES_USER",
+        "POSTGRES_DB",
+        "APP_IMAGE",
+    )
+)
+
+
 def register_secrets(values) -> None:
-    """Values (from .env) that no output may show; short ones would blank out ordinary words."""
+    """Values that no output may show; short ones would blank out ordinary words."""
     _SECRETS.update(v for v in values if v and len(v) >= 4)
+
+
+def env_secrets(env: dict) -> list[str]:
+    """The values of an .env that no output may show: all but PUBLIC_ENV_NAMES."""
+    return [value for name, value in env.items() if name not in PUBLIC_ENV_NAMES]
 
 
 def redact(text: str) -> str:

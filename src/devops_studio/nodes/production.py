@@ -254,3 +254,61 @@ def _user(name: str):
         return pwd.getpwnam(name)
     except KeyError:
         return None
+
+
+BACKUP_UNITS = {
+    # Persistent=true: a run missed while the box was off happens at the next boot.
+    "devops-studio-backup.timer": "[Unit]\nDescription=Back up every app's data (deploy/backup.py)\n\n"
+    "[Timer]\nOnCalendar=*-*-* 03:15:00\nRandomizedDelaySec=15m\nPersistent=true\n\n"
+    "[Install]\nWantedBy=timers.target\n",
+    "devops-studio-drill.timer": "[Unit]\nDescription=Weekly restore drill of every app's latest backup\n\n"
+    "[Timer]\nOnCalendar=Sun *-*-* 05:30:00\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n",
+}
+
+
+def backup_service(apps_dir: str, user: str, command: str) -> str:
+    """One oneshot service for every app with deploy/backup.py; any failing app fails the unit."""
+    loop = (
+        f'rc=0; for app in {apps_dir}/*/deploy/backup.py; do [ -e "$$app" ] || continue; '
+        f'/usr/bin/python3 "$$app" {command} || rc=1; done; exit $$rc'
+    )
+    return (
+        f"[Unit]\nDescription=devops-studio: backup.py {command} for every app\n"
+        "Wants=network-online.target\nAfter=network-online.target docker.service\n\n"
+        f"[Service]\nType=oneshot\nUser={user}\nExecStart=/bin/sh -c '{loop}'\n"
+    )
+
+
+def ensure_backup_timers(node: Node, report: Report, dry_run: bool) -> None:
+    """systemd timers for the backups and the weekly restore drill of the apps on this node."""
+    directory = Path(os.environ.get("DEVOPS_STUDIO_SYSTEMD_DIR", "/etc/systemd/system"))
+    apps_dir, user = node.apps_dir or "/home/chronos/apps", node.deploy_user or "chronos"
+    units = dict(BACKUP_UNITS)
+    units["devops-studio-backup.service"] = backup_service(apps_dir, user, "backup --kind scheduled")
+    units["devops-studio-drill.service"] = backup_service(apps_dir, user, "drill")
+    stale = [
+        name
+        for name, text in units.items()
+        if not (directory / name).exists() or (directory / name).read_text() != text
+    ]
+    if not stale:
+        report.add("backup timers", DONE, "devops-studio-backup.timer (daily), devops-studio-drill.timer (weekly)")
+        return
+    if dry_run:
+        report.add("backup timers", PLANNED, f"write {', '.join(stale)} in {directory}")
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in stale:
+        (directory / name).write_text(units[name])
+    if shutil.which("systemd-analyze"):
+        code, out = run(["systemd-analyze", "verify", *(str(directory / n) for n in units)])
+        if code != 0:
+            report.add("backup timers", FAILED, f"systemd-analyze verify: {out[-300:]}")
+            return
+    if directory == Path("/etc/systemd/system"):
+        code, out = run(["systemctl", "daemon-reload"])
+        code2, out2 = run(["systemctl", "enable", "--now", *BACKUP_UNITS])
+        if code or code2:
+            report.add("backup timers", FAILED, (out + out2)[-300:])
+            return
+    report.add("backup timers", CHANGED, f"wrote {', '.join(stale)}; timers enabled")
