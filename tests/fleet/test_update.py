@@ -369,3 +369,15 @@ def test_a_clone_out_of_step_with_its_remote_is_refused_for_push(apps, capsys):
     assert code == 1
     assert "push or pull it first" in repos["rho"]["error"]
     assert remote_refs(apps.remote("rho")) == refs_before
+
+
+def test_push_to_a_relative_origin_of_a_local_clone(apps, capsys):
+    """`origin = ../../remotes/gamma.git` is relative to the clone, not to the worker's scratch copy."""
+    app = apps.make("gamma")
+    relative = os.path.relpath(apps.remote("gamma"), app)
+    git(app, "remote", "set-url", "origin", relative)
+    code, repos, out = update(capsys, app)
+    assert code == 0, out
+    assert repos["gamma"]["classification"] == "updated"
+    assert f"refs/heads/{BRANCH}" in remote_refs(apps.remote("gamma"))
+    assert git(app, "remote", "get-url", "origin").strip() == relative

@@ -34,9 +34,9 @@ from devops_studio.fleet.checks import looks_binary
 class OldRendering:
     """What the guard learnt about the old rendering during one update."""
 
-    # Relative path -> (sha256 of the old rendering, sha256 of the new rendering or None if dropped),
-    # for binary files only.
-    binary_files: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    # Relative path -> (sha256 of the old rendering or None if the new version adds the file,
+    # sha256 of the new rendering or None if dropped), for binary files only.
+    binary_files: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     # Files the new version drops that the owner edited; kept in the repo.
     dropped_but_edited: list[str] = field(default_factory=list)
     # Files the new version drops that were as generated; Copier deleted them.
@@ -45,6 +45,10 @@ class OldRendering:
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _executable(path: Path) -> bool:
+    return bool(path.stat().st_mode & 0o100)
 
 
 def _files_under(root: Path) -> dict[str, Path]:
@@ -118,28 +122,40 @@ def guarded_update(dst: Path, vcs_ref: str, *, run_template_code: bool = True) -
         try:
             old_files = _files_under(Path(cmp.left))
             new_files = _files_under(Path(cmp.right))
-            kept: dict[str, bytes] = {}
+            kept: dict[str, tuple[bytes, int]] = {}
+            for rel, new_path in new_files.items():
+                if rel not in old_files:
+                    # Added by the new version: if the owner added a binary at the same path, the
+                    # worker must not let Copier's text merge decide between the two.
+                    new_bytes = new_path.read_bytes()
+                    if looks_binary(new_bytes):
+                        seen.binary_files[rel] = (None, hashlib.sha256(new_bytes).hexdigest())
             for rel, old_path in old_files.items():
                 old_bytes = old_path.read_bytes()
                 new_path = new_files.get(rel)
-                if looks_binary(old_bytes):
-                    new_digest = _digest(new_path) if new_path else None
+                new_bytes = new_path.read_bytes() if new_path else None
+                # Binary on either side. Copier puts an empty file in the old rendering for a path
+                # that the owner and the new version both added, so "old" may be empty here.
+                if looks_binary(old_bytes) or (new_bytes is not None and looks_binary(new_bytes)):
+                    new_digest = hashlib.sha256(new_bytes).hexdigest() if new_bytes is not None else None
                     seen.binary_files[rel] = (hashlib.sha256(old_bytes).hexdigest(), new_digest)
                 if new_path is not None:
                     continue
                 current = Path(prefix, rel)
                 if current.is_file() and not current.is_symlink():
                     current_bytes = current.read_bytes()
-                    if current_bytes != old_bytes:
-                        kept[rel] = current_bytes
+                    # A changed executable bit is an edit too (`chmod +x` of a script).
+                    if current_bytes != old_bytes or _executable(current) != _executable(old_path):
+                        kept[rel] = (current_bytes, current.stat().st_mode & 0o777)
                         seen.dropped_but_edited.append(rel)
                     else:
                         seen.dropped.append(rel)
             result = original(prefix, cmp, rm_common)
-            for rel, content in kept.items():
+            for rel, (content, mode) in kept.items():
                 target = Path(prefix, rel)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(content)
+                target.chmod(mode)
             return result
         finally:
             depth["n"] -= 1

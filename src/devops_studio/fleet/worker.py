@@ -10,6 +10,7 @@ leaves the clone.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -134,12 +135,25 @@ def _publish_target(job: Job) -> str | None:
         if not job.local:
             return job.location
         try:
-            return git("remote", "get-url", "origin", cwd=job.location).strip()
+            url = git("remote", "get-url", "origin", cwd=job.location).strip()
         except GitError as exc:
             raise Refused(
                 f"--push: {job.location} has no `origin` remote; add one (git remote add origin URL)"
             ) from exc
+        return local_remote_path(url, Path(job.location))
     return job.location if job.local else None
+
+
+def local_remote_path(url: str, clone: Path) -> str:
+    """`url` as the worker can use it from its own scratch clone.
+
+    git reads a remote with no scheme and no `host:` prefix as a path, relative to the clone that
+    names it (`../remotes/app.git`); from the worker's scratch folder it would name something else.
+    """
+    if "://" in url or re.match(r"[^/]+:", url):
+        return url  # a URL or scp-like `host:path`: the same from anywhere
+    path = Path(url).expanduser()
+    return str(path if path.is_absolute() else (clone / path).resolve())
 
 
 def _is_ours(message: str) -> bool:
@@ -193,7 +207,7 @@ def _numstat(work: Path, changed: list[Change]) -> list[dict[str, Any]]:
     return changes
 
 
-def _check_binaries(work: Path, binary_files: dict[str, tuple[str, str | None]], result: RepoResult) -> None:
+def _check_binaries(work: Path, binary_files: dict[str, tuple[str | None, str | None]], result: RepoResult) -> None:
     """Keep the owner's binary edits where the template left the file alone; report the rest."""
     for rel, (old_digest, new_digest) in sorted(binary_files.items()):
         if new_digest is None:
@@ -203,6 +217,13 @@ def _check_binaries(work: Path, binary_files: dict[str, tuple[str, str | None]],
             continue  # deleted by the owner (Copier respects that) or not edited
         current_path = work / rel
         current = current_path.read_bytes() if current_path.is_file() else None
+        if old_digest is None:
+            # The owner and the new version both added this binary: no merge exists either.
+            if sha256(owner) == new_digest or current == owner:
+                result.binary_edits_kept.append(rel)
+            else:
+                result.binary_edits_reverted.append(rel)
+            continue
         if new_digest == old_digest:
             # The template did not touch the file; Copier reset it anyway. Put the owner's back.
             if current != owner:
