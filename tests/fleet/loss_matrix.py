@@ -184,8 +184,9 @@ def make_owner_repo(template: Path, dest: Path, all_cells: list[Cell]) -> Path:
     """The app repo at v1 with every owner event applied and committed, pushed to a bare remote."""
     import copier
 
-    copier.run_copy(str(template), dest, data={"app_name": "matrix"}, vcs_ref="v1.0.0", defaults=True,
-                    unsafe=True, quiet=True)
+    copier.run_copy(
+        str(template), dest, data={"app_name": "matrix"}, vcs_ref="v1.0.0", defaults=True, unsafe=True, quiet=True
+    )
     git(dest, "init", "-q", "-b", "main")
     _commit_all(dest, "Generate from v1.0.0")
     _place(dest / "cells" / "target-owner", b"the owner's symlink target\n", False)
@@ -209,8 +210,24 @@ def plain_copier_update(repo: Path) -> None:
     """What a person gets from `copier update` on a clean tree (inline conflict markers)."""
     env = {**os.environ, **GIT_ENV}
     subprocess.run(
-        [sys.executable, "-m", "copier", "update", "--defaults", "--trust", "--vcs-ref", "v2.0.0", "--conflict", "inline", "."],
-        cwd=repo, env=env, check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "update",
+            "--defaults",
+            "--trust",
+            "--vcs-ref",
+            "v2.0.0",
+            "--conflict",
+            "inline",
+            ".",
+        ],
+        cwd=repo,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     _commit_all(repo, "copier update")
 
@@ -233,8 +250,7 @@ class Tree:
                 continue
             meta, path = entry.split(b"\t", 1)
             mode, _, sha = meta.split(b" ")
-            blob = subprocess.run(["git", "cat-file", "blob", sha], cwd=repo, check=True,
-                                  capture_output=True).stdout
+            blob = subprocess.run(["git", "cat-file", "blob", sha], cwd=repo, check=True, capture_output=True).stdout
             content: bytes | str = blob.decode() if mode == b"120000" else blob
             files[path.decode()] = (content, mode == b"100755")
         return cls(files)
