@@ -165,7 +165,9 @@ def test_every_actor_table_covers_every_machine():
 @pytest.mark.parametrize("language", ["ja"])
 def test_the_japanese_page_has_the_same_rows_and_proofs(language):
     english, translated = rows_of("en"), rows_of(language)
-    assert len(translated) == len(english), f"docs/ja/security.md has {len(translated)} rows, docs/security.md {len(english)}"
+    assert len(translated) == len(english), (
+        f"docs/ja/security.md has {len(translated)} rows, docs/security.md {len(english)}"
+    )
     for en, other in zip(english, translated, strict=True):
         where = f"docs/security.md line {en.line} vs docs/ja/security.md line {other.line}"
         assert (other.actor, other.place) == (en.actor, en.place), where
@@ -177,7 +179,8 @@ def test_the_japanese_page_has_the_same_rows_and_proofs(language):
 def test_the_check_sees_a_row_without_proof_a_missing_test_and_a_drifted_twin(tmp_path):
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_real.py").write_text(
-        "import pytest\n\n\ndef test_here():\n    pass\n\n\nclass TestBox:\n    def test_inside(self):\n        pass\n\n\n"
+        "import pytest\n\n\ndef test_here():\n    pass\n\n\n"
+        "class TestBox:\n    def test_inside(self):\n        pass\n\n\n"
         "test_built = pytest.mark.fuzz(lambda: None)\n",
         encoding="utf-8",
     )
