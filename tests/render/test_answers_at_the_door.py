@@ -77,3 +77,13 @@ def test_typed_answers_read_strictly(tmp_path):
     assert proc.returncode == 0, proc.stderr
     answers = (tmp_path / "app" / ".copier-answers.yml").read_text()
     assert "app_port: 9000" in answers and "e2e: true" in answers and "prod-box" in answers
+
+
+def test_local_env_with_the_generated_password_is_private(tmp_path):
+    proc = studio(
+        "new", str(tmp_path / "app"), "--defaults", "--data", "app_name=sample-app", "--data", "database=postgres"
+    )
+    assert proc.returncode == 0, proc.stderr
+    env = tmp_path / "app" / ".env"
+    assert "POSTGRES_PASSWORD=" in env.read_text()
+    assert env.stat().st_mode & 0o777 == 0o600
