@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fakes.github_api import FakeGitHub
+from tests.fakes.github_settings import SettingsGitHub
 from tests.fleet.helpers import git, inventory_for, run_fleet
 
 TOKEN = "ghp_fleet_status_token"
@@ -13,7 +13,7 @@ TOKEN = "ghp_fleet_status_token"
 def test_status_shows_versions_behind_and_open_pull_requests(apps, capsys, monkeypatch):
     old = apps.make("old-app")
     current = apps.make("new-app", version="v3.0.0", skip_tasks=True)
-    with FakeGitHub() as github:
+    with SettingsGitHub() as github:
         github.add_token(TOKEN)
         github.add_repo("acme", "old-app")
         github.add_repo("acme", "new-app")
@@ -30,7 +30,28 @@ def test_status_shows_versions_behind_and_open_pull_requests(apps, capsys, monke
     assert rows["old-app"]["pull_request"] == "#1 open (template-update/v2.0.0)"
     assert rows["new-app"]["behind"] is False
     assert rows["new-app"]["pull_request"] == "none"
+    # New repos' settings differ from what `repo setup` applies; no runner serves them: a warning.
+    assert rows["old-app"]["settings"]["status"] == "warn"
+    assert "devops-studio repo setup acme/old-app" in rows["old-app"]["settings"]["detail"]
     assert TOKEN not in out
+
+
+def test_status_fails_on_a_public_repo_a_runner_serves_without_fork_approval(apps, capsys, monkeypatch, tmp_path):
+    app = apps.make("served-app")
+    inventory = tmp_path / "studio.yml"
+    inventory.write_text(inventory_for("acme", ["served-app"]))
+    with SettingsGitHub() as github:
+        github.add_token(TOKEN)
+        github.add_repo("acme", "served-app", private=False)
+        monkeypatch.setenv("GITHUB_API_URL", github.url)
+        monkeypatch.setenv("GH_TOKEN", TOKEN)
+        code, report, out = run_fleet(capsys, "status", "--repos", str(app), "--inventory", str(inventory), "--json")
+        assert {r["method"] for r in github.requests} == {"GET"}  # status only reads
+    (row,) = report["repos"]
+    assert row["error"] is None, row
+    assert row["settings"]["status"] == "fail"
+    assert "self-hosted runner" in row["settings"]["detail"]
+    assert code == 1
 
 
 def test_status_table_without_github(apps, capsys):
@@ -74,8 +95,7 @@ def test_inventory_repos_are_read_from_github_owner_and_repos(apps, capsys, tmp_
     monkeypatch.setenv("GITHUB_SERVER_URL", f"file://{server}")
     inventory = tmp_path / "studio.yml"
     inventory.write_text(inventory_for("acme", ["inv-a", "inv-b"]))
-    code, report, out = run_fleet(capsys, "update", "--inventory", str(inventory), "--to", "v2.0.0",
-                                  "--push", "--json")
+    code, report, out = run_fleet(capsys, "update", "--inventory", str(inventory), "--to", "v2.0.0", "--push", "--json")
     assert code == 0, out
     results = {r["name"]: r["classification"] for r in report["repos"]}
     assert results == {"inv-a": "updated", "inv-b": "updated"}
@@ -111,8 +131,9 @@ def _cli(tmp_path, *argv):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "devops_studio", "fleet", *argv],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "devops_studio", "fleet", *argv], capture_output=True, text=True, cwd=tmp_path
+    )
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 

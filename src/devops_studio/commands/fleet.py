@@ -59,12 +59,28 @@ def status_command(args: argparse.Namespace) -> int:
     # (private repos) and a machine without internet would wait for the timeout on every repo.
     configured = env_token() or os.environ.get("GITHUB_API_URL")
     github = GitHubClient(env_token(), api_url(), timeout=10) if configured else None
-    rows = fleet_status(repos, template=args.template, github=github, trust=trust)
+    rows = fleet_status(repos, template=args.template, github=github, trust=trust, runner_repos=runner_repos(args))
     if args.json:
         print_json({"repos": rows})
     else:
         console.print(status_table(rows))
-    return 1 if any(row["error"] for row in rows) else 0
+    failed = any(row["error"] or (row.get("settings") or {}).get("status") == "fail" for row in rows)
+    return 1 if failed else 0
+
+
+def runner_repos(args: argparse.Namespace) -> set[str]:
+    """The repos a self-hosted runner of the inventory serves (all of them for an org runner)."""
+    from devops_studio.inventory import load_inventory
+
+    inventory = args.inventory or (DEFAULT_INVENTORY if DEFAULT_INVENTORY.is_file() else None)
+    if inventory is None or not Path(inventory).is_file():
+        return set()
+    loaded = load_inventory(Path(inventory))
+    served: set[str] = set()
+    for node in loaded.nodes.values():
+        if node.runner is not None:
+            served |= set(loaded.repos) if node.runner.scope == "org" else {node.runner.repo}
+    return {name for name in served if name}
 
 
 def trust_policy(args: argparse.Namespace) -> TrustPolicy:

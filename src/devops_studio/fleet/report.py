@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 STYLES = {
@@ -64,16 +65,19 @@ def diff_summary(changes: list[dict[str, Any]]) -> str:
 
 def status_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Fleet status")
-    for column in ("repo", "template version", "newest", "behind", "update pull request"):
+    for column in ("repo", "template version", "newest", "behind", "update pull request", "settings"):
         table.add_column(column)
+    colour = {"ok": "green", "warn": "yellow", "fail": "red"}
     for row in rows:
         behind_text = {True: "[yellow]yes[/]", False: "[green]no[/]"}.get(row["behind"], "unknown")
+        settings = row.get("settings")
         table.add_row(
             row["name"],
             row.get("version") or "?",
             row.get("newest") or "?",
-            behind_text if not row.get("error") else f"[red]{row['error']}[/]",
+            behind_text if not row.get("error") else f"[red]{escape(row['error'])}[/]",
             row.get("pull_request") or "",
+            f"[{colour[settings['status']]}]{escape(settings['detail'])}[/]" if settings else "",
         )
     return table
 

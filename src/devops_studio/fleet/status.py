@@ -30,18 +30,21 @@ def newest_tag(source: str) -> str:
     return versions[-1][1]
 
 
-def _pull_request_state(github: GitHubClient, ref: RepoRef, owner: str | None) -> str:
+def _github_slug(ref: RepoRef, owner: str | None) -> str | None:
+    """owner/repo of `ref` on GitHub: the inventory's name, the remote's URL, or the answers' owner."""
     slug = ref.github or slug_from_url(ref.location)
     if slug is None and ref.local:
         try:
-            slug = slug_from_url(git("remote", "get-url", "origin", cwd=ref.location).strip())
-            if slug is None and owner:
-                origin = git("remote", "get-url", "origin", cwd=ref.location).strip()
-                slug = f"{owner}/{repo_name(origin)}"
+            origin = git("remote", "get-url", "origin", cwd=ref.location).strip()
+            slug = slug_from_url(origin) or (f"{owner}/{repo_name(origin)}" if owner else None)
         except GitError:
             slug = None
     if slug is None and owner:
         slug = f"{owner}/{ref.name}"
+    return slug
+
+
+def _pull_request_state(github: GitHubClient, slug: str | None) -> str:
     if slug is None:
         return ""
     try:
@@ -55,8 +58,20 @@ def _pull_request_state(github: GitHubClient, ref: RepoRef, owner: str | None) -
     )
 
 
+def _settings_state(github: GitHubClient, slug: str, runner_repos: set[str]) -> dict[str, str]:
+    """The repo's GitHub settings against what `repo setup` applies (reads only): ok, warn or fail."""
+    from devops_studio.repo.audit import audit
+
+    found = audit(github, slug, inventory_runner=slug.split("/", 1)[1] in runner_repos)
+    return {"status": found.status, "detail": found.detail}
+
+
 def fleet_status(repos: list[RepoRef], *, template: str | None = None,
-                 github: GitHubClient | None = None, trust: TrustPolicy | None = None) -> list[dict[str, Any]]:
+                 github: GitHubClient | None = None, trust: TrustPolicy | None = None,
+                 runner_repos: set[str] | None = None) -> list[dict[str, Any]]:
+    """One row per repo: template version, newest release, whether it is behind; with `github`, its
+    open template-update pull requests and its settings drift (`runner_repos`: the repos an
+    inventory runner serves, where a fork's reach is a failure)."""
     rows: list[dict[str, Any]] = []
     newest_by_source: dict[str, str | Exception] = {}
     with tempfile.TemporaryDirectory(prefix="devops-studio-status.") as scratch:
@@ -64,6 +79,9 @@ def fleet_status(repos: list[RepoRef], *, template: str | None = None,
             row: dict[str, Any] = {"name": ref.name, "location": ref.location, "version": None,
                                    "newest": None, "behind": None, "pull_request": None, "error": None}
             rows.append(row)
+            if github is not None and (slug := _github_slug(ref, None)) is not None:
+                # Independent of the answers file: a repo that cannot be read still has settings.
+                row["settings"] = _settings_state(github, slug, runner_repos or set())
             try:
                 answers = read_repo_answers(ref.location, ref.local, Path(scratch))
             except AnswersError as exc:
@@ -90,5 +108,8 @@ def fleet_status(repos: list[RepoRef], *, template: str | None = None,
             # `v2.0.0-3-gabc123` (a commit after v2.0.0) counts as v2.0.0: not behind v2.0.0.
             row["behind"] = None if current is None or latest is None else current < latest
             if github is not None:
-                row["pull_request"] = _pull_request_state(github, ref, answers.values.get("github_owner"))
+                slug = _github_slug(ref, answers.values.get("github_owner"))
+                row["pull_request"] = _pull_request_state(github, slug)
+                if "settings" not in row and slug is not None:
+                    row["settings"] = _settings_state(github, slug, runner_repos or set())
     return rows
