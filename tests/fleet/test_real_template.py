@@ -53,10 +53,10 @@ def test_project_template_updates_keep_edits_and_secrets_out(project_template, t
     password_line = next(line for line in (py / ".env").read_text().splitlines()
                          if line.startswith("POSTGRES_PASSWORD="))
     code, report, out = run_fleet(capsys, "update", "--repos", str(py), "--dry-run", "--json")
-    # The project's template renders secrets through its own Jinja extension, which a dry run never
-    # loads: the dry run stops with a message that says so, and writes nothing.
+    # The project's template validates answers and renders secrets through its own Jinja extension,
+    # which a dry run never loads: the dry run stops with a message that says so, and writes nothing.
     assert code == 1 and report["repos"][0]["classification"] == "error"
-    assert "'random_secret' is undefined" in report["repos"][0]["error"]
+    assert "No test named 'fullmatch'" in report["repos"][0]["error"]
     assert "a dry run runs none of the template's code" in report["repos"][0]["error"]
     code, report, out = run_fleet(capsys, "update", "--repos", str(py), str(node), "--jobs", "2", "--push",
                                   "--json")

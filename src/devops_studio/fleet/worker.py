@@ -375,12 +375,13 @@ def update_repo(job: Job) -> dict[str, Any]:
     cwd = os.getcwd()
     try:
         _run(job, result, work)
-    except (Refused, AnswersError, ValueError) as exc:
+    except (Refused, AnswersError) as exc:
         result.classification = ERROR
         result.error = str(exc)
     except Exception as exc:  # noqa: BLE001 - any failure is an `error` for this repo only
         result.classification = ERROR
-        result.error = _describe(exc)
+        # Copier's refusals (a validator, a bad answer) are ValueErrors whose message says it all.
+        result.error = str(exc) if isinstance(exc, ValueError) else _describe(exc)
         if job.dry_run:
             result.error += (" (a dry run runs none of the template's code, Jinja extensions included; if the "
                              "template needs them to render, see its changes with an update without --push)")
