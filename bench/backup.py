@@ -88,6 +88,8 @@ def main() -> int:
                 with baseline_file.open("wb") as out:
                     dump = f'pg_dump -U "{env["POSTGRES_USER"]}" -d "{env["POSTGRES_DB"]}" | gzip -6'
                     cmd = ["docker", "compose", "-p", name, "--project-directory", str(app.repo)]
+                    cmd += ["--env-file", str(app.repo / ".env")]
+                    cmd += ["-f", str(app.repo / "compose.yaml"), "-f", str(app.repo / "compose.db.yaml")]
                     subprocess.run([*cmd, "exec", "-T", "db", "sh", "-c", dump], stdout=out, check=True)
 
             _, baseline_s = timed(baseline)

@@ -31,6 +31,9 @@ REFUSED = [
     ("ci_runner_labels", ["ci_runner=self-hosted", "ci_runner_labels=[self-hosted, linux, x64]"]),
     ("ci_runner_labels", ["ci_runner=self-hosted", "ci_runner_labels=[self-hosted, linux, chronos-deploy, x]"]),
     ("test_runner_labels", ["e2e=true", "test_runner=self-hosted", "test_runner_labels=[self-hosted, linux]"]),
+    ("build_runner_labels", ["build_runner=self-hosted", "build_runner_labels=[self-hosted, linux, x64]"]),
+    ("build_runner_labels", ["build_runner=self-hosted", "build_runner_labels=[self-hosted, chronos-deploy]"]),
+    ("build_runner", ["build_runner=windows"]),
 ]
 
 

@@ -16,7 +16,7 @@ from .helpers import answers
 
 OS_LABELS = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 # Which inventory role serves which rendered job.
-JOB_ROLES = {"deploy": "production", "image": "production", "e2e-push": "review"}
+JOB_ROLES = {"deploy": "production", "image": "production", "e2e-push": "review", "load": "build"}
 
 
 def runner_labels() -> dict[str, list[str]]:
@@ -46,6 +46,8 @@ def test_each_job_runs_on_the_machine_of_its_role(tmp_path):
             test_runner_labels=machines[by_role["review"]],
             deploy_method="registry",
             deploy_runner_labels=machines[by_role["production"]],
+            build_runner="self-hosted",
+            build_runner_labels=machines[by_role["build"]],
         ),
     )
     placed: dict[str, set[str]] = {}

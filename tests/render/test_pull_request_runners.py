@@ -83,6 +83,7 @@ SELF_HOSTED_ROLES = {
     "e2e": True,
     "test_runner": "self-hosted",
     "deploy_method": "registry",
+    "build_runner": "self-hosted",
 }
 
 
@@ -110,6 +111,9 @@ def test_self_hosted_choices_still_run_pull_requests_on_github_hosted(tmp_path):
         "e2e-push": ["self-hosted", "macOS", "ARM64", "selene-test"],
         "git-flow-source": "ubuntu-24.04",
     }
+    load = YAML(typ="safe").load((repo / ".github/workflows/load-test.yml").read_text())
+    assert load["jobs"]["load"]["runs-on"] == ["self-hosted", "windows", "x64", "build"]
+    assert set(load["on"]) == {"workflow_dispatch", "push"}  # never a pull request
 
 
 def test_review_adds_no_workflow_a_pull_request_could_start(tmp_path):
