@@ -190,3 +190,20 @@ def test_launchd_daemon_stop_leaves_no_listener(tmp_path):
                 os.killpg(main.pid, signal.SIGKILL)
     finally:
         kill_listeners(record)
+
+
+def test_a_ci_runner_on_windows_is_refused_because_it_would_outlive_its_job(tmp_path, capsys, monkeypatch):
+    """Self-hosted CI is one job per runner; the Windows plan would install a lasting service."""
+    monkeypatch.setenv("GH_TOKEN", "ghp_unused_the_refusal_comes_first")
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")
+    from devops_studio.cli import main
+    from tests.conftest import REPO_ROOT
+
+    inventory = tmp_path / "studio.yml"
+    example = (REPO_ROOT / "examples" / "studio.yml").read_text()
+    inventory.write_text(example.replace("role: general           # heavy", "role: ci           # heavy", 1))
+    code = main(["runner", "register", "--node", "windows", "--inventory", str(inventory)])
+    err = capsys.readouterr()
+    assert code != 0
+    assert "nodes.windows.runner.role" in err.out + err.err and "JIT" in err.out + err.err
+    assert "config.cmd" not in err.out  # no plan printed

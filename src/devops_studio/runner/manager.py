@@ -360,6 +360,14 @@ def _check_host(ctx: RunnerContext) -> None:
 
 def plan_windows(ctx: RunnerContext, report: Report) -> Report:
     spec = ctx.spec
+    if spec.role == "ci":
+        # Self-hosted CI runs on one-job (JIT) runners only; the Windows plan installs a lasting
+        # service, which would keep whatever one CI job leaves behind for the next.
+        raise RunnerError(
+            f"nodes.{ctx.node.name}.runner.role: ci needs a one-job (JIT) runner, which devops-studio "
+            "registers on Linux and macOS only; on Windows use role: general for the build machine's "
+            "push-only jobs (a lasting service: trust it like write access) and run CI elsewhere"
+        )
     url = f"https://github.com/{ctx.scope.split('/', 1)[1]}"
     plan = service.windows_plan(
         ctx.service,
