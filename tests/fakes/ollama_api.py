@@ -17,10 +17,16 @@ It also imitates the behaviour that bites real clients, following a NAMED server
     plus one when the tokenizer adds BOS (`Model.adds_bos`);
   * since 0.30.0 a model without context shift (`Model.context_shift = False`) answers 400 "the
     prompt is longer than the context length ..." instead;
+  (the lines are quoted, with tags and commits, in `ollama_upstream.md` next to this file)
   before any of that, `server/prompt.go` (`chatPrompt`) drops whole older messages (never system
   messages, never the last one) while the rendered chat is longer than num_ctx;
 - `prompt_eval_count` counts the cached prefix too (0.12: `numPromptInputs` is set before the cache
   is used; 0.30+: `cache_n + prompt_n`), so a cache hit never makes it smaller;
+- a streamed answer that fails after its first line ends with an `{"error": ...}` line (status 200
+  already sent); one that fails before any line answers the status as JSON (`server/routes.go`,
+  `streamResponse`). `ChatReply(error_mid_stream=True)` and `fail_pull` send the error line;
+  `ChatReply(drop=True)` and `fail_pull(..., drop=True)` close the connection mid-answer instead, as
+  a crashed server or a cutting proxy does;
 - there is no `/api/tokenize` in these versions (404);
 - thinking models can answer with an empty `content`, a `thinking` field and
   `done_reason: "length"`.
@@ -40,10 +46,12 @@ Usage in a test::
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -77,8 +85,18 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("-", 1)[0].split("."))
 
 
+def context_shift_prompt_limit(num_ctx: int, num_keep: int) -> int:
+    """`contextShiftPromptLimit` of llm/llama_server.go (v0.30.11 and later), line for line."""
+    if num_ctx <= 1:
+        return 0
+    num_keep = max(0, min(num_keep, num_ctx - 1))
+    return num_ctx - max((num_ctx - num_keep) // 2, 1)
+
+
 def cut_length(version: str, tokens: int, num_ctx: int, num_keep: int, adds_bos: bool) -> int:
     """How many tokens of a `tokens`-long prompt the named server version evaluates."""
+    if num_keep < 0:  # every version: a negative num_keep keeps the whole prompt's start
+        num_keep = tokens
     if version_tuple(version) < (0, 30, 0):
         return tokens if tokens <= num_ctx else num_ctx
     if tokens <= num_ctx - 1:
@@ -86,8 +104,7 @@ def cut_length(version: str, tokens: int, num_ctx: int, num_keep: int, adds_bos:
     if version_tuple(version) < (0, 30, 11):
         return num_ctx - 1
     keep = min(num_keep + (1 if adds_bos else 0), num_ctx - 1)
-    keep = max(0, min(keep, num_ctx - 1))
-    return num_ctx - max((num_ctx - keep) // 2, 1)
+    return context_shift_prompt_limit(num_ctx, keep)
 
 
 def normalise_name(name: str) -> str:
@@ -163,6 +180,7 @@ class ChatReply:
     status: int = 200  # a non-200 status answers `{"error": error}` instead
     error: str | None = None
     error_mid_stream: bool = False  # stream some content, then an error object after the 200
+    drop: bool = False  # send part of the answer, then close the connection
     delay: float = 0.0
 
 
@@ -195,7 +213,8 @@ class OllamaServer:
         self.models: dict[str, Model] = {}
         # Models the fake registry can pull: name -> list of layer sizes in bytes.
         self.registry: dict[str, tuple[Model, list[int]]] = {}
-        self.pull_errors: dict[str, tuple[int, str]] = {}  # name -> (after N progress lines, error)
+        # name -> (after N progress lines, error; None: the connection is closed there instead)
+        self.pull_errors: dict[str, tuple[int, str | None]] = {}
         self.replies: deque[ReplySource] = deque()
         self.default_reply: ReplySource | None = None
         # Tokenizers differ between models; tests may swap in a harsher one than `count_tokens`.
@@ -255,9 +274,12 @@ class OllamaServer:
         model = Model(name=normalise_name(name), **kw)
         self.registry[model.name] = (model, layers or [2_000_000, 12_000, 4_800])
 
-    def fail_pull(self, name: str, after: int, error: str = "max retries exceeded: unexpected EOF") -> None:
-        """Send `{"error": ...}` after `after` progress lines of a 200 stream."""
-        self.pull_errors[normalise_name(name)] = (after, error)
+    def fail_pull(
+        self, name: str, after: int, error: str = "max retries exceeded: unexpected EOF", *, drop: bool = False
+    ) -> None:
+        """Send `{"error": ...}` after `after` progress lines of a 200 stream (`drop`: close the
+        connection there instead, with no error line and no end of the chunked body)."""
+        self.pull_errors[normalise_name(name)] = (after, None if drop else error)
 
     def queue_reply(self, reply: ReplySource | None = None, **kw: Any) -> None:
         """Queue the next /api/chat answer: a ChatReply, its fields as keywords, or a callable."""
@@ -334,6 +356,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _end_stream(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _drop(self) -> None:
+        """Close the connection mid-answer: no end of the body, no error object."""
+        self.wfile.flush()
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _dispatch(self, method: str) -> None:
         state = self.server_state
@@ -459,9 +488,13 @@ class _Handler(BaseHTTPRequestHandler):
         stream = body.get("stream", True) is not False
         remote = state.registry.get(name)
         after, failure = state.pull_errors.get(name, (None, None))
+        drop = after is not None and failure is None
         if remote is None:
-            failure, after = "pull model manifest: file does not exist", 1
+            failure, after, drop = "pull model manifest: file does not exist", 1, False
         if not stream:
+            if drop:
+                self._drop()
+                return
             if failure:
                 self._error(500 if remote else 404, failure)
                 return
@@ -485,6 +518,9 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         self._start_stream()
         for i, line in enumerate(lines):
+            if drop and i == after:
+                self._drop()
+                return
             if failure is not None and i == after:
                 self._chunk({"error": failure})
                 self._end_stream()
@@ -665,7 +701,20 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.error_mid_stream:
                 self._error(500, reply.error or "model runner has unexpectedly stopped")
                 return
+            if reply.drop:  # headers and half the body, then the connection closes
+                data = json.dumps(final).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self._drop()
+                return
             self._send_json(200, final)
+            return
+        if reply.error_mid_stream and not thinking and not content:
+            # streamResponse: an error before anything was written answers its status as JSON.
+            self._error(500, reply.error or "model runner has unexpectedly stopped")
             return
         self._start_stream()
         if thinking:
@@ -680,6 +729,9 @@ class _Handler(BaseHTTPRequestHandler):
                 )
         pieces = _pieces(content)
         for i, piece in enumerate(pieces):
+            if reply.drop and i >= len(pieces) // 2:
+                self._drop()
+                return
             if reply.error_mid_stream and i >= len(pieces) // 2:
                 self._chunk({"error": reply.error or "model runner has unexpectedly stopped"})
                 self._end_stream()
@@ -692,6 +744,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "done": False,
                 }
             )
+        if reply.drop:
+            self._drop()
+            return
         if reply.error_mid_stream:
             self._chunk({"error": reply.error or "model runner has unexpectedly stopped"})
             self._end_stream()

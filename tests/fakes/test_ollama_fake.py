@@ -167,3 +167,32 @@ def test_a_repeated_prompt_prefix_is_served_from_the_cache(ollama):
     # runner/ollamarunner/runner.go numPromptInputs; v0.30+ llm/llama_server.go cache_n + prompt_n).
     assert b["prompt_eval_count"] == count_tokens(system["content"]) + 4 + 2 + 4
     assert ollama.chat_requests[1]["cached_tokens"] == count_tokens(system["content"]) + 4
+
+
+def test_stream_errors_follow_stream_response(ollama):
+    """server/routes.go streamResponse: an error before any line is a status; after one, an error line."""
+    ollama.add_model("m")
+    msgs = [{"role": "user", "content": "hi"}]
+    ollama.queue_reply(ChatReply(content="", error_mid_stream=True))
+    assert call(ollama.url + "/api/chat", "POST", {"model": "m", "messages": msgs}) == (
+        500,
+        [{"error": "model runner has unexpectedly stopped"}],
+    )
+    ollama.queue_reply(ChatReply(content="a long enough answer to come in pieces", error_mid_stream=True))
+    status, lines = call(ollama.url + "/api/chat", "POST", {"model": "m", "messages": msgs})
+    assert status == 200 and lines[0]["done"] is False
+    assert lines[-1] == {"error": "model runner has unexpectedly stopped"}
+
+
+def test_a_dropped_connection_leaves_the_answer_incomplete(ollama):
+    import http.client
+
+    ollama.add_model("m")
+    ollama.queue_reply(ChatReply(content="a long enough answer to come in pieces", drop=True))
+    with pytest.raises(http.client.IncompleteRead):
+        call(ollama.url + "/api/chat", "POST", {"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    ollama.add_remote("qwen3:14b", layers=[1000, 20])
+    ollama.fail_pull("qwen3:14b", after=2, drop=True)
+    with pytest.raises(http.client.IncompleteRead):
+        call(ollama.url + "/api/pull", "POST", {"model": "qwen3:14b"})
+    assert "qwen3:14b" not in ollama.models

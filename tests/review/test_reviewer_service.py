@@ -220,6 +220,21 @@ def test_ollama_unreachable_posts_a_notice_fails_the_status_and_retries_later(wo
     assert github.statuses[-1]["state"] == "failure"
 
 
+def test_an_answer_cut_off_mid_way_is_retried_not_taken_for_ollama_being_down(workspace, github, ollama, review):
+    """A dropped connection (server restart, proxy) fails that one request; the part is asked again."""
+    from tests.fakes.ollama_api import ChatReply
+
+    workspace.open_pull(BASE, HEAD)
+    ollama.queue_reply(ChatReply(content=json.dumps({"summary": "cut", "findings": []}), drop=True))
+    ollama.default_reply = answer_with_findings
+    assert review(status_check=True)[0] == 0
+    assert len(ollama.chat_requests) == 2
+    assert "closed in the middle of the answer" in ollama.chat_requests[1]["body"]["messages"][-1]["content"]
+    [summary] = summary_comments(github)
+    assert "Looks reasonable." in summary["body"] and "could not be reached" not in summary["body"]
+    assert github.statuses[-1]["state"] == "success"
+
+
 def test_missing_model_is_a_notice(workspace, github, review):
     workspace.open_pull(BASE, HEAD)
     review(model="not-pulled:7b")

@@ -28,6 +28,10 @@ class ModelNotFound(OllamaError):
     pass
 
 
+class OllamaDropped(OllamaError):
+    """The connection closed in the middle of an answer: Ollama reached, the answer incomplete."""
+
+
 def ollama_host(value: str) -> str:
     """OLLAMA_HOST read exactly as Ollama's own `envconfig.Host()` reads it (ollama/ollama v0.33).
 
@@ -158,6 +162,13 @@ class Ollama:
             if error.status_code == -1:  # an error object sent after the 200 status line: its text as is
                 raise OllamaError(error.error) from None
             raise OllamaError(f"Ollama answered {error.status_code} to {what}: {error.error}") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+            # Reached, then cut off: the server stopped (crash, restart) or a proxy closed the answer.
+            raise OllamaDropped(
+                f"the connection to Ollama at {self.url} closed in the middle of the answer to {what} "
+                f"({error}); Ollama may have stopped or restarted (check `journalctl -u ollama` or the "
+                "Ollama app's log), or a proxy in between cut the answer"
+            ) from None
         except (ConnectionError, httpx.TransportError) as error:
             raise OllamaUnreachable(
                 f"cannot reach Ollama at {self.url} ({error}). Fix: start Ollama on the node "

@@ -15,7 +15,8 @@ what it shows depends on the server version (read from ollama/ollama's source):
 - since 0.30.0, a model without context shift answers 400 "the prompt is longer than the context
   length ..." instead.
 
-There is no /api/tokenize in these versions, so the reviewer sends num_keep itself and compares the
+The Go lines are quoted in tests/fakes/ollama_upstream.md. There is no /api/tokenize in these
+versions, so the reviewer sends num_keep itself and compares the
 count with the values a cut produces. A prompt that happens to be exactly that long is treated as cut
 too; the price is one more split, never a silent fragment.
 """
