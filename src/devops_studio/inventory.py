@@ -20,7 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from devops_studio import models as model_names
-from devops_studio.validation import full_match, path_problem, url_problem
+from devops_studio.validation import HOST_RE, full_match, path_problem, url_problem
 
 DEFAULT_INVENTORY = "studio.yml"
 SCHEMA_VERSION = 1
@@ -128,6 +128,21 @@ class Node:
 
 
 @dataclass(frozen=True)
+class BackupTarget:
+    """`backup:`: the lab machine that keeps every production app's restic repository, over SFTP."""
+
+    node: str
+    host: str
+    user: str
+    path: str
+    port: int = 22
+
+    def repository(self, app: str = "{app}") -> str:
+        """restic's URL of one app's repository (`{app}` is filled in by backup.py per app)."""
+        return f"sftp://{self.user}@{self.host}:{self.port}/{self.path}/{app}"
+
+
+@dataclass(frozen=True)
 class ReviewPolicy:
     node: str
     model: str
@@ -148,6 +163,7 @@ class Inventory:
     nodes: dict[str, Node]
     review: ReviewPolicy | None
     trusted_templates: tuple[str, ...] = ()  # fleet.trusted_templates: template sources the fleet may run
+    backup: BackupTarget | None = None
 
     def node(self, name: str) -> Node:
         key = name.lower()
@@ -618,7 +634,8 @@ def _nodes(
         if isinstance(vram, int | float) and not (math.isfinite(vram) and vram > 0):
             check.add(check.line_of(spec, "gpu_vram_gb"), f"{path}.gpu_vram_gb", "must be a finite number above 0")
             vram = None
-        host = check.value(spec, "host", path, str)
+        # A host name goes into URLs, ssh and unit files: the DNS alphabet or a bracketed IPv6 only.
+        host = check.value(spec, "host", path, str, pattern=HOST_RE, hint="a host name such as chronos.lan")
         roles = check.string_list(spec, "roles", path, required=True, choices=ROLES)
         runner = None
         if "runner" in spec:
@@ -816,6 +833,42 @@ def review_policy_violations(
     return problems
 
 
+def _backup(check: _Checker, data: CommentedMap, nodes: dict[str, Node]) -> BackupTarget | None:
+    spec = check.mapping(data, "backup", "backup", required=False)
+    if spec is None:
+        return None
+    path = "backup"
+    check.keys(spec, path, ("node", "user", "path", "port"))
+    node = check.value(spec, "node", path, str, required=True, hint="the machine that keeps the backups")
+    user = check.value(
+        spec, "user", path, str, default="studio-backup", pattern=re.compile(r"[a-z_][a-z0-9_-]{0,31}"),
+        hint="a system user name (an SFTP-only user on that machine)",
+    )
+    folder = check.value(spec, "path", path, str, default="/srv/backups")
+    port = check.value(spec, "port", path, int, default=22)
+    if isinstance(folder, str) and (problem := path_problem(folder)):
+        check.add(check.line_of(spec, "path"), "backup.path", problem)
+        folder = None
+    if isinstance(port, int) and not 0 < port < 65536:
+        check.add(check.line_of(spec, "port"), "backup.port", f"{port} is not a port; use 1-65535")
+        port = None
+    target = nodes.get(node) if isinstance(node, str) else None
+    if isinstance(node, str) and target is None:
+        check.add(check.line_of(spec, "node"), "backup.node", f"{node!r} is not a node; use one of: {', '.join(nodes)}")
+    elif target is not None and target.has("production"):
+        check.add(
+            check.line_of(spec, "node"), "backup.node",
+            f"{node!r} is the production machine: a backup there dies with it; name another machine of the lab",
+        )
+        target = None
+    elif target is not None and not target.host:
+        check.add(check.line_of(spec, "node"), "backup.node", f"nodes.{node}.host is needed to reach it over SFTP")
+        target = None
+    if target is None or not user or not folder or not port:
+        return None
+    return BackupTarget(target.name, str(target.host), user, folder, port)
+
+
 def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     """Read and validate an inventory; raise InventoryError listing every problem."""
     path = Path(path)
@@ -824,7 +877,7 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     check = _Checker(file)
     if not isinstance(data, CommentedMap):
         raise InventoryError([Problem(file, 1, "", "must be a YAML mapping with version, github, models, nodes")])
-    check.keys(data, "", ("version", "github", "models", "profiles", "nodes", "review", "fleet"))
+    check.keys(data, "", ("version", "github", "models", "profiles", "nodes", "review", "fleet", "backup"))
     version = check.value(data, "version", "", int, required=True, hint=f"use version: {SCHEMA_VERSION}")
     if version is not None and version != SCHEMA_VERSION:
         check.add(
@@ -865,6 +918,7 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     nodes = _nodes(check, data, models, profiles, repos)
     review = _review(check, data, models, nodes, profiles)
     _runner_roles(check, data, nodes)
+    backup = _backup(check, data, nodes)
     trusted: list[str] = []
     fleet = check.mapping(data, "fleet", "fleet", required=False)
     if fleet is not None:
@@ -873,7 +927,7 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     if check.problems:
         raise InventoryError(check.problems)
     return Inventory(path, owner, tuple(repos), api_url.rstrip("/"), models, profiles, nodes, review,
-                     tuple(trusted))
+                     tuple(trusted), backup)
 
 
 def find_inventory(explicit: str | None = None) -> Path:

@@ -25,7 +25,8 @@ def app(nginx, base_dir, backup_target):  # noqa: F811
     app.env.update(
         {
             "DEPLOY_SMOKE_URL": "",  # proxy: none: the published port, no TLS
-            "DEPLOY_BACKUP_REPOSITORY": f"sftp:studio-backup@127.0.0.1:/srv/studio-backup/{name}",
+            # `{app}` is filled in by backup.py, as in the unit node setup writes from the inventory.
+            "DEPLOY_BACKUP_REPOSITORY": "sftp://studio-backup@127.0.0.1:2223//srv/studio-backup/{app}",
             "DEPLOY_BACKUP_SFTP_COMMAND": (
                 f"ssh -p 2223 -i {key} -o BatchMode=yes -o UserKnownHostsFile={backup_target / 'known_hosts'} "
                 "studio-backup@127.0.0.1 -s sftp"
@@ -88,6 +89,7 @@ def test_backup_destroy_restore_kill_and_corrupt(app):
     assert password.stat().st_mode & 0o777 == 0o600
     secret = password.read_text().strip()
     first = backup(app, "backup")
+    assert Path(f"/srv/studio-backup/{app.name}/config").is_file()  # `{app}` became this app's name
     assert secret not in first.stdout + first.stderr
     before = plain_dump(app)
     assert "md5" not in before and "COPY public.items" in before

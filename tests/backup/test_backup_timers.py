@@ -37,3 +37,38 @@ def test_timers_are_persistent_verified_and_idempotent(tmp_path, monkeypatch):
     again = Report("setup")
     production.ensure_backup_timers(_Node(), again, dry_run=False)
     assert again.outcomes[-1].status == DONE
+
+
+def test_the_inventory_names_the_machine_that_keeps_the_backups(tmp_path, monkeypatch):
+    from devops_studio.inventory import load_inventory
+    from tests.conftest import REPO_ROOT
+
+    inventory = load_inventory(REPO_ROOT / "examples" / "studio.yml")
+    assert inventory.backup is not None and inventory.backup.node == "astraeus"
+    monkeypatch.setenv("DEVOPS_STUDIO_SYSTEMD_DIR", str(tmp_path))
+    production.ensure_backup_timers(inventory.node("chronos"), Report("setup"), dry_run=False, target=inventory.backup)
+    service = (tmp_path / "devops-studio-backup.service").read_text()
+    assert "Environment=DEPLOY_BACKUP_REPOSITORY=sftp://studio-backup@astraeus.lan:22//srv/backups/{app}\n" in service
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "words"),
+    [
+        ("backup: {node: chronos}", "backup.node", "production machine"),
+        ("backup: {node: nowhere}", "backup.node", "not a node"),
+        ("backup: {node: astraeus, path: /srv/../etc}", "backup.path", "normalised"),
+        ("backup: {node: astraeus, user: 'x; rm -rf /'}", "backup.user", "not valid"),
+        ("backup: {node: astraeus, port: 0}", "backup.port", "not a port"),
+    ],
+)
+def test_a_backup_target_that_would_not_protect_anything_is_refused(tmp_path, section, key, words):
+    from devops_studio.inventory import InventoryError, load_inventory
+    from tests.conftest import REPO_ROOT
+
+    text = (REPO_ROOT / "examples" / "studio.yml").read_text()
+    start = text.index("\nbackup:")
+    end = text.index("\n\n", start + 1) if "\n\n" in text[start + 1 :] else len(text)
+    (tmp_path / "studio.yml").write_text(text[:start] + "\n" + section + "\n" + text[end:])
+    with pytest.raises(InventoryError) as refused:
+        load_inventory(tmp_path / "studio.yml")
+    assert key in str(refused.value) and words in str(refused.value)

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from devops_studio.github_api import env_without_tokens
-from devops_studio.inventory import Node
+from devops_studio.inventory import BackupTarget, Node
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, Report
 
 SUDOERS_FILE = "devops-studio-nginx"  # no dot: sudo ignores files in sudoers.d whose name has one
@@ -266,8 +266,12 @@ BACKUP_UNITS = {
 }
 
 
-def backup_service(apps_dir: str, user: str, command: str) -> str:
-    """One oneshot service for every app with deploy/backup.py; any failing app fails the unit."""
+def backup_service(apps_dir: str, user: str, command: str, repository: str | None = None) -> str:
+    """One oneshot service for every app with deploy/backup.py; any failing app fails the unit.
+
+    `repository` (the inventory's `backup:` target, `{app}` standing for each app's name) overrides
+    each app's backup_repository. apps_dir, user and repository are checked by the inventory
+    against strict full-string patterns, so they can stand unquoted in the unit file."""
     loop = (
         f'rc=0; for app in {apps_dir}/*/deploy/backup.py; do [ -e "$$app" ] || continue; '
         f'/usr/bin/python3 "$$app" {command} || rc=1; done; exit $$rc'
@@ -275,17 +279,20 @@ def backup_service(apps_dir: str, user: str, command: str) -> str:
     return (
         f"[Unit]\nDescription=devops-studio: backup.py {command} for every app\n"
         "Wants=network-online.target\nAfter=network-online.target docker.service\n\n"
-        f"[Service]\nType=oneshot\nUser={user}\nExecStart=/bin/sh -c '{loop}'\n"
+        f"[Service]\nType=oneshot\nUser={user}\n"
+        + (f"Environment=DEPLOY_BACKUP_REPOSITORY={repository}\n" if repository else "")
+        + f"ExecStart=/bin/sh -c '{loop}'\n"
     )
 
 
-def ensure_backup_timers(node: Node, report: Report, dry_run: bool) -> None:
+def ensure_backup_timers(node: Node, report: Report, dry_run: bool, target: BackupTarget | None = None) -> None:
     """systemd timers for the backups and the weekly restore drill of the apps on this node."""
     directory = Path(os.environ.get("DEVOPS_STUDIO_SYSTEMD_DIR", "/etc/systemd/system"))
     apps_dir, user = node.apps_dir or "/home/chronos/apps", node.deploy_user or "chronos"
+    repository = target.repository() if target else None
     units = dict(BACKUP_UNITS)
-    units["devops-studio-backup.service"] = backup_service(apps_dir, user, "backup --kind scheduled")
-    units["devops-studio-drill.service"] = backup_service(apps_dir, user, "drill")
+    units["devops-studio-backup.service"] = backup_service(apps_dir, user, "backup --kind scheduled", repository)
+    units["devops-studio-drill.service"] = backup_service(apps_dir, user, "drill", repository)
     stale = [
         name
         for name, text in units.items()

@@ -84,7 +84,7 @@ def setup_node(
         production.ensure_apps_dir(node, report, dry_run)
         production.ensure_sudo_rule(node, report, dry_run)
         production.ensure_certbot_timer(report, dry_run)
-        production.ensure_backup_timers(node, report, dry_run)
+        production.ensure_backup_timers(node, report, dry_run, inventory.backup)
     if node.ollama is not None:
         problem = None if dry_run or local else elsewhere_problem(node.name, node.ollama.url, ollama_url)
         if problem:
