@@ -1,0 +1,1 @@
+"""`devops-studio dashboard`: the whole lab on one read-only page (docs/dashboard.md)."""
