@@ -36,6 +36,22 @@ def test_the_page_marks_failures_and_escapes_what_it_shows(lab):
     assert "応答なし" in japanese and 'lang="ja"' in japanese
 
 
+def test_a_machine_without_ollama_that_answers_is_shown_up(lab, monkeypatch):
+    """A machine known only by its ssh port: no Ollama facts, and the page still renders it."""
+    import contextlib
+
+    from devops_studio.dashboard import sources
+
+    opened = []
+    monkeypatch.setattr(
+        sources.socket, "create_connection", lambda address, timeout: opened.append(address) or contextlib.nullcontext()
+    )
+    data = sources.machine(lab["inventory"].node("refusing"), 1.0)
+    assert opened == [("127.0.0.1", 22)] and data["models"] is None
+    html = render(sources.Snapshot(machines=[sources.Fact("machine:refusing", "2026-12-03T00:00:00Z", data=data)]))
+    assert 'data-machine="refusing"' in html and ">up<" in html
+
+
 def test_language_follows_the_browser_unless_chosen():
     assert language("ja-JP,ja;q=0.9,en;q=0.8") == "ja"
     assert language("fr-FR, en;q=0.5") == "en"

@@ -82,6 +82,11 @@ def build_app(
         return response
 
     return Starlette(
-        routes=[Route("/", page, methods=["GET"]), Mount("/static", StaticFiles(directory=STATIC))],
+        routes=[
+            Route("/", page, methods=["GET"]),
+            # Browsers ask for it on every visit; no icon, and no 404 in their console either.
+            Route("/favicon.ico", lambda request: Response(status_code=204), methods=["GET"]),
+            Mount("/static", StaticFiles(directory=STATIC)),
+        ],
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=security_headers)],
     )

@@ -57,7 +57,13 @@ def _get_json(url: str, timeout: float) -> Any:
 
 def machine(node: Node, timeout: float) -> dict[str, Any]:
     """Up or not (its Ollama, else its ssh port), the models it holds and its runner."""
-    facts: dict[str, Any] = {"name": node.name, "os": node.os, "roles": list(node.roles), "models": None}
+    facts: dict[str, Any] = {
+        "name": node.name,
+        "os": node.os,
+        "roles": list(node.roles),
+        "models": None,
+        "missing_models": [],
+    }
     facts["runner"] = ", ".join(node.runner.labels) if node.runner else None
     if node.ollama is not None:
         tags = _get_json(node.ollama.url.rstrip("/") + "/api/tags", timeout)
