@@ -84,9 +84,11 @@ from urllib.parse import parse_qs, quote, urlsplit
 try:  # this module is imported both from tests/fakes on sys.path and as tests.fakes.github_api
     from github_contract import ContractChecker
     from github_failures import DRAFT_REFUSED, FailureInjector, body_too_long
+    from github_objects import complete, response_schema
 except ModuleNotFoundError:
     from tests.fakes.github_contract import ContractChecker
     from tests.fakes.github_failures import DRAFT_REFUSED, FailureInjector, body_too_long
+    from tests.fakes.github_objects import complete, response_schema
 
 DOCS = "https://docs.github.com/rest"
 RUNNER_DOCS = "https://docs.github.com/rest/actions/self-hosted-runners"
@@ -244,9 +246,11 @@ class FakeGitHub:
         ("GET", r"/_downloads/(?P<filename>[^/]+)", "public_download"),
     ]
 
-    def __init__(self, *, check_contract: bool = True, strict_answers: bool = False) -> None:
-        # Every request and answer is checked against GitHub's vendored description; stop() raises on
-        # a violation. Turn it off only for a test about a request GitHub itself would refuse.
+    def __init__(self, *, check_contract: bool = True, strict_answers: bool = True) -> None:
+        # Every request and every answer is checked against GitHub's vendored description; stop()
+        # raises on a violation. Answers get the fields the fake does not model from the schema
+        # (github_objects.py), so what is checked strictly is what the fake does model. Turn the
+        # check off only for a test about a request GitHub itself would refuse.
         self.check_contract = check_contract
         self.strict_answers = strict_answers
         self.contract: ContractChecker | None = None
@@ -526,6 +530,10 @@ class FakeGitHub:
         raise ApiError(404, "Not Found")
 
     def _send(self, http: BaseHTTPRequestHandler, response: Response) -> None:
+        asked = getattr(http, "contract_request", None)
+        if asked is not None and not asked[1].startswith("/_") and isinstance(response.body, (dict, list)):
+            if response.status < 300:
+                response.body = complete(response.body, response_schema(asked[0], asked[1], response.status), self.url)
         if isinstance(response.body, bytes):
             payload, ctype = response.body, "application/octet-stream"
         elif isinstance(response.body, str):
@@ -548,7 +556,6 @@ class FakeGitHub:
         http.end_headers()
         if http.command != "HEAD":
             http.wfile.write(payload)
-        asked = getattr(http, "contract_request", None)
         if self.contract is not None and asked is not None and not asked[1].startswith("/_"):
             sent = {"Content-Type": ctype, **response.headers}
             with self.lock:
@@ -906,8 +913,12 @@ class FakeGitHub:
         draft = bool((req.body or {}).get("draft", False))
         head_ref = head.rpartition(":")[2]
         if draft and repo["private"] and repo.get("_plan") == "free":
-            raise ApiError(422, "Validation Failed", docs=PULLS_DOCS,
-                           errors=[{"resource": "PullRequest", "code": "custom", "message": DRAFT_REFUSED}])
+            raise ApiError(
+                422,
+                "Validation Failed",
+                docs=PULLS_DOCS,
+                errors=[{"resource": "PullRequest", "code": "custom", "message": DRAFT_REFUSED}],
+            )
         if too_long := body_too_long("PullRequest", body):
             raise ApiError(422, "Validation Failed", docs=PULLS_DOCS, errors=[too_long])
         if repo["branches"]:
