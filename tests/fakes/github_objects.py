@@ -88,6 +88,10 @@ def _fit(schema: dict[str, Any], value: Any) -> int:
         if kind not in (None, "object"):
             return -1
         properties = schema.get("properties") or {}
+        for key, item in value.items():  # a discriminating enum ("type": "pull_request") rules a branch out
+            allowed = _resolve(properties.get(key) or {}).get("enum")
+            if allowed is not None and item not in allowed:
+                return -1
         return 1 + sum(1 for key in value if key in properties) - sum(
             1 for key in schema.get("required") or [] if key not in value
         )
@@ -102,7 +106,25 @@ def complete(value: Any, schema: dict[str, Any] | None, base_url: str) -> Any:
     return _complete(copy.deepcopy(value), schema, base_url, "")
 
 
+def _discriminated(schema: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
+    """A oneOf with a discriminator: the branch it names, the property set when the fake left it out
+    (GitHub's users carry `user_view_type`; a validator picks the branch by it)."""
+    prop = schema["discriminator"]["propertyName"]
+    mapping = schema["discriminator"].get("mapping") or {}
+    if value.get(prop) in mapping:
+        return _resolve({"$ref": mapping[value[prop]]})
+    branches = schema.get("oneOf") or schema.get("anyOf") or []
+    best = max(branches, key=lambda branch: _fit(_merged(branch, value), value))
+    for key, ref in mapping.items():
+        if ref == best.get("$ref"):
+            value[prop] = key
+    return _resolve(best)
+
+
 def _complete(value: Any, schema: dict[str, Any], base: str, name: str) -> Any:
+    schema = _resolve(schema)
+    if isinstance(value, dict) and "discriminator" in schema:
+        schema = _discriminated(schema, value)
     schema = _merged(schema, value)
     if isinstance(value, dict):
         properties = schema.get("properties") or {}
