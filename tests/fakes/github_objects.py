@@ -92,8 +92,10 @@ def _fit(schema: dict[str, Any], value: Any) -> int:
             allowed = _resolve(properties.get(key) or {}).get("enum")
             if allowed is not None and item not in allowed:
                 return -1
-        return 1 + sum(1 for key in value if key in properties) - sum(
-            1 for key in schema.get("required") or [] if key not in value
+        return (
+            1
+            + sum(1 for key in value if key in properties)
+            - sum(1 for key in schema.get("required") or [] if key not in value)
         )
     expected = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
     return 1 if expected.get(type(value)) == kind or (kind == "number" and isinstance(value, int)) else -1
