@@ -32,10 +32,17 @@ Endpoints (``{scope}`` is ``repos/{owner}/{repo}`` or ``orgs/{org}``):
 - ``GET /{scope}/actions/runners/downloads``: assets registered with ``add_runner_download``; their
   ``download_url`` points back at this server, which serves the registered file.
 - ``GET|POST /repos/{o}/{r}/pulls`` (``state``, ``head=owner:branch``, ``base``), ``GET|PATCH .../pulls/{n}``
-  (``Accept: application/vnd.github.diff`` returns the diff set with ``set_pull_diff``; 406 past 300 files
+  (``Accept: application/vnd.github.diff`` returns the pull request's diff; 406 past 300 files
   or 20,000 lines as GitHub does), ``GET .../pulls/{n}/files``, ``GET|POST .../pulls/{n}/reviews``
   (review comments must sit on lines of the diff when a diff is set, else 422), ``GET .../pulls/{n}/comments``
 - ``GET|POST /repos/{o}/{r}/issues/{n}/comments``, ``GET|PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}``
+
+The diff of a pull request: with ``attach_git(owner, repo, git_dir)`` the fake computes it itself, as
+GitHub does, from that repository (bare or not): ``head.sha`` and ``base.sha`` follow the branches at
+every read, and the diff is the three-dot compare ``base...head`` (from their merge base), with
+rename detection and no user or system git configuration. Branches of forks live in the same
+repository (GitHub keeps them as ``refs/pull/{n}/head``). Without a repository, the diff is what a
+test scripted with ``set_pull_diff``. ``pull_diffs`` keeps the last diff served for each pull request.
 
 A real runner registers itself with a registration token through internal endpoints GitHub does not
 publish. Runner stand-ins built by tests use these test-only endpoints instead (no Authorization header;
@@ -71,8 +78,10 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import secrets
+import subprocess
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -84,9 +93,11 @@ from urllib.parse import parse_qs, quote, urlsplit
 try:  # this module is imported both from tests/fakes on sys.path and as tests.fakes.github_api
     from github_contract import ContractChecker
     from github_failures import DRAFT_REFUSED, FailureInjector, body_too_long
+    from github_objects import complete, response_schema
 except ModuleNotFoundError:
     from tests.fakes.github_contract import ContractChecker
     from tests.fakes.github_failures import DRAFT_REFUSED, FailureInjector, body_too_long
+    from tests.fakes.github_objects import complete, response_schema
 
 DOCS = "https://docs.github.com/rest"
 RUNNER_DOCS = "https://docs.github.com/rest/actions/self-hosted-runners"
@@ -244,9 +255,11 @@ class FakeGitHub:
         ("GET", r"/_downloads/(?P<filename>[^/]+)", "public_download"),
     ]
 
-    def __init__(self, *, check_contract: bool = True, strict_answers: bool = False) -> None:
-        # Every request and answer is checked against GitHub's vendored description; stop() raises on
-        # a violation. Turn it off only for a test about a request GitHub itself would refuse.
+    def __init__(self, *, check_contract: bool = True, strict_answers: bool = True) -> None:
+        # Every request and every answer is checked against GitHub's vendored description; stop()
+        # raises on a violation. Answers get the fields the fake does not model from the schema
+        # (github_objects.py), so what is checked strictly is what the fake does model. Turn the
+        # check off only for a test about a request GitHub itself would refuse.
         self.check_contract = check_contract
         self.strict_answers = strict_answers
         self.contract: ContractChecker | None = None
@@ -263,6 +276,7 @@ class FakeGitHub:
         self.download_files: dict[str, Path] = {}
         self.pulls: dict[str, dict[int, dict[str, Any]]] = {}  # "owner/repo" -> number -> PR JSON
         self.pull_diffs: dict[tuple[str, int], str] = {}
+        self.git_dirs: dict[str, Path] = {}  # "owner/repo" -> the repository its pull requests diff
         self.reviews: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.review_comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.comments: dict[int, dict[str, Any]] = {}  # issue comment id -> comment JSON (+ "_repo")
@@ -464,8 +478,53 @@ class FakeGitHub:
             return pr
 
     def set_pull_diff(self, owner: str, repo: str, number: int, diff: str) -> None:
+        """Script the diff of a pull request on a repository with no `attach_git`."""
         with self.lock:
+            if f"{owner}/{repo}" in self.git_dirs:
+                raise ValueError(f"{owner}/{repo} has a git repository: its diffs come from there")
             self.pull_diffs[(f"{owner}/{repo}", number)] = diff
+
+    def attach_git(self, owner: str, repo: str, git_dir: Path | str) -> None:
+        """Diff the pull requests of owner/repo from this git repository, as GitHub does."""
+        with self.lock:
+            self.git_dirs[f"{owner}/{repo}"] = Path(git_dir)
+
+    def _git(self, full: str, *args: str) -> str:
+        env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"}
+        done = subprocess.run(
+            ["git", "-C", str(self.git_dirs[full]), *args], capture_output=True, text=True, env=env, check=False
+        )
+        if done.returncode != 0:
+            raise ApiError(422, "Validation Failed", errors=[{"resource": "PullRequest", "code": "invalid",
+                                                             "message": done.stderr.strip()[:200]}])  # fmt: skip
+        return done.stdout
+
+    def _ref_sha(self, full: str, ref: str) -> str | None:
+        try:
+            return self._git(full, "rev-parse", "--verify", "--quiet", f"refs/heads/{ref}^{{commit}}").strip()
+        except ApiError:
+            return None
+
+    def _follow_refs(self, full: str, pr: dict[str, Any]) -> None:
+        """A push moves the pull request along, as on GitHub: head.sha and base.sha are the branches'."""
+        if full in self.git_dirs:
+            for side in ("base", "head"):
+                sha = self._ref_sha(full, pr[side]["ref"])
+                if sha:
+                    pr[side]["sha"] = sha
+
+    def _pull_diff(self, full: str, pr: dict[str, Any]) -> str | None:
+        """The diff GitHub shows for the pull request (None: neither a repository nor a script)."""
+        if full not in self.git_dirs:
+            return self.pull_diffs.get((full, pr["number"]))
+        self._follow_refs(full, pr)
+        base = self._git(full, "merge-base", pr["base"]["sha"], pr["head"]["sha"]).strip()
+        diff = self._git(
+            full, "-c", "core.quotepath=false", "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+            "--find-renames", "--full-index", base, pr["head"]["sha"],
+        )  # fmt: skip
+        self.pull_diffs[(full, pr["number"])] = diff
+        return diff
 
     # ---- HTTP plumbing
     def _handle(self, http: BaseHTTPRequestHandler) -> None:
@@ -526,6 +585,11 @@ class FakeGitHub:
         raise ApiError(404, "Not Found")
 
     def _send(self, http: BaseHTTPRequestHandler, response: Response) -> None:
+        asked = getattr(http, "contract_request", None)
+        modelled = isinstance(response.body, (dict, list)) and response.status < 300
+        if asked is not None and modelled and not asked[1].startswith("/_"):
+            schema = response_schema(asked[0], asked[1], response.status)
+            response.body = complete(response.body, schema, self.url)
         if isinstance(response.body, bytes):
             payload, ctype = response.body, "application/octet-stream"
         elif isinstance(response.body, str):
@@ -548,7 +612,6 @@ class FakeGitHub:
         http.end_headers()
         if http.command != "HEAD":
             http.wfile.write(payload)
-        asked = getattr(http, "contract_request", None)
         if self.contract is not None and asked is not None and not asked[1].startswith("/_"):
             sent = {"Content-Type": ctype, **response.headers}
             with self.lock:
@@ -873,12 +936,14 @@ class FakeGitHub:
             },
         }
         self.pulls.setdefault(full, {})[number] = pr
+        self._follow_refs(full, pr)
         return pr
 
     def _pull(self, req: Request) -> dict[str, Any]:
         pr = self.pulls.get(self._full(req), {}).get(int(req.params["number"]))
         if pr is None:
             raise ApiError(404, "Not Found", docs=PULLS_DOCS)
+        self._follow_refs(self._full(req), pr)
         return pr
 
     def list_pulls(self, req: Request) -> Response:
@@ -906,15 +971,23 @@ class FakeGitHub:
         draft = bool((req.body or {}).get("draft", False))
         head_ref = head.rpartition(":")[2]
         if draft and repo["private"] and repo.get("_plan") == "free":
-            raise ApiError(422, "Validation Failed", docs=PULLS_DOCS,
-                           errors=[{"resource": "PullRequest", "code": "custom", "message": DRAFT_REFUSED}])
+            raise ApiError(
+                422,
+                "Validation Failed",
+                docs=PULLS_DOCS,
+                errors=[{"resource": "PullRequest", "code": "custom", "message": DRAFT_REFUSED}],
+            )
         if too_long := body_too_long("PullRequest", body):
             raise ApiError(422, "Validation Failed", docs=PULLS_DOCS, errors=[too_long])
-        if repo["branches"]:
+        if repo["branches"] or full in self.git_dirs:
             for field_name, ref in (("base", base), ("head", head_ref)):
-                if ref not in repo["branches"]:
+                known = self._ref_sha(full, ref) if full in self.git_dirs else ref in repo["branches"]
+                if not known:
                     raise validation_failed("PullRequest", field_name, "invalid", PULLS_DOCS)
-        if head_ref == base:
+        ahead = (
+            full in self.git_dirs and head_ref != base and self._git(full, "rev-list", f"{base}..{head_ref}").strip()
+        )
+        if head_ref == base or (full in self.git_dirs and not ahead):
             raise ApiError(
                 422,
                 "Validation Failed",
@@ -949,7 +1022,7 @@ class FakeGitHub:
         pr = self._pull(req)
         accept = req.headers.get("accept", "")
         if "diff" in accept or "patch" in accept:
-            diff = self.pull_diffs.get((self._full(req), pr["number"]), "")
+            diff = self._pull_diff(self._full(req), pr) or ""
             files = parse_diff(diff)
             lines = diff.count("\n")
             if len(files) > DIFF_MAX_FILES or lines > DIFF_MAX_LINES:
@@ -997,7 +1070,7 @@ class FakeGitHub:
 
     def list_pull_files(self, req: Request) -> Response:
         pr = self._pull(req)
-        files = parse_diff(self.pull_diffs.get((self._full(req), pr["number"]), ""))
+        files = parse_diff(self._pull_diff(self._full(req), pr) or "")
         listed = [
             {
                 "filename": f["filename"],
@@ -1041,7 +1114,11 @@ class FakeGitHub:
                 errors=[f"Body is required when event is {event}"],
             )
         comments = body.get("comments") or []
-        diff = self.pull_diffs.get((full, pr["number"]))
+        for text in [body.get("body"), *(c.get("body") for c in comments if isinstance(c, dict))]:
+            if too_long := body_too_long("PullRequestReview", text):
+                # This operation's 422 is GitHub's "validation-error-simple": errors are strings.
+                raise ApiError(422, "Unprocessable Entity", docs=PULLS_DOCS, errors=[too_long["message"]])
+        diff = self._pull_diff(full, pr)
         files = parse_diff(diff) if diff is not None else None
         for comment in comments:
             if not isinstance(comment, dict) or not comment.get("path") or not comment.get("body"):

@@ -238,7 +238,9 @@ def test_subclass_extends_routes():
     with WithBranches() as server:
         server.add_token(TOKEN)
         server.add_repo("octo", "app")
-        assert call(server, "GET", "/repos/octo/app/branches")[1] == [{"name": "main"}]
+        [branch] = call(server, "GET", "/repos/octo/app/branches")[1]
+        # The fields a handler leaves out come from GitHub's schema (github_objects.py).
+        assert branch["name"] == "main" and branch["protected"] is False and "sha" in branch["commit"]
         assert call(server, "GET", "/repos/octo/nope/branches")[0] == 404
 
 
@@ -270,7 +272,8 @@ def test_pull_files_report_renames(gh):
         "rename to new name.py\n--- a/old name.py\n+++ b/new name.py\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n",
     )
     _, files, _ = call(gh, "GET", "/repos/octo/app/pulls/1/files")
-    assert files == [
+    modelled = ("filename", "status", "additions", "deletions", "changes", "patch", "previous_filename")
+    assert [{key: file[key] for key in modelled} for file in files] == [
         {
             "filename": "new name.py",
             "status": "renamed",
@@ -281,3 +284,63 @@ def test_pull_files_report_renames(gh):
             "previous_filename": "old name.py",
         }
     ]
+
+
+def _git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": "/usr/bin:/bin", "HOME": str(repo)}  # fmt: skip
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout
+
+
+def _commit(repo: Path, files: dict[str, str], message: str) -> str:
+    for name, text in files.items():
+        (repo / name).write_text(text)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", message)
+    return _git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_the_fake_computes_the_pull_request_diff_itself_as_githubs_three_dot_compare(gh, tmp_path):
+    """The base moved on after the branch point: GitHub shows only the branch's own changes (from
+    the merge base), never the base's newer commits reversed, and refuses comments on those lines."""
+    repo = tmp_path / "app"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _commit(repo, {"app.py": "a = 1\n", "base.py": "one\n"}, "start")
+    _git(repo, "checkout", "-q", "-b", "feature")
+    _commit(repo, {"app.py": "a = 2\n"}, "feature")
+    _git(repo, "checkout", "-q", "main")
+    main_sha = _commit(repo, {"base.py": "one\ntwo\nthree\n"}, "main moves on")
+    gh.attach_git("octo", "app", repo)
+    assert gh.add_pull("octo", "app", head="feature")["base"]["sha"] == main_sha
+    with pytest.raises(ValueError):
+        gh.set_pull_diff("octo", "app", 1, "diff --git a/x b/x\n")  # nobody tells it the diff
+
+    _, files, _ = call(gh, "GET", "/repos/octo/app/pulls/1/files")
+    assert [(f["filename"], f["additions"], f["deletions"]) for f in files] == [("app.py", 1, 1)]
+    status, diff, _ = call(gh, "GET", "/repos/octo/app/pulls/1", accept="application/vnd.github.diff")
+    assert status == 200 and b"base.py" not in diff
+    base_line = {"path": "base.py", "line": 2, "side": "RIGHT", "body": "on the base's own change"}
+    status, body, _ = call(gh, "POST", "/repos/octo/app/pulls/1/reviews", {"event": "COMMENT", "comments": [base_line]})
+    assert status == 422 and "must be part of the diff" in body["errors"][0]
+    ok = {"path": "app.py", "line": 1, "side": "RIGHT", "body": "fine"}
+    assert call(gh, "POST", "/repos/octo/app/pulls/1/reviews", {"event": "COMMENT", "comments": [ok]})[0] == 200
+
+    # A push to the branch moves the pull request along.
+    _git(repo, "checkout", "-q", "feature")
+    head_sha = _commit(repo, {"new.py": "x\n"}, "more")
+    _, pull, _ = call(gh, "GET", "/repos/octo/app/pulls/1")
+    assert pull["head"]["sha"] == head_sha
+    assert {f["filename"] for f in call(gh, "GET", "/repos/octo/app/pulls/1/files")[1]} == {"app.py", "new.py"}
+    # A branch with nothing new is refused as GitHub does.
+    _git(repo, "branch", "-q", "empty", "main")
+    status, body, _ = call(gh, "POST", "/repos/octo/app/pulls", {"title": "t", "head": "empty", "base": "main"})
+    assert status == 422 and "No commits between main and empty" in body["errors"][0]["message"]
+
+
+def test_review_bodies_over_githubs_limit_are_refused(gh):
+    gh.add_pull("octo", "app", head="feature")
+    status, body, _ = call(gh, "POST", "/repos/octo/app/pulls/1/reviews", {"event": "COMMENT", "body": "x" * 65_537})
+    assert status == 422 and "body is too long" in body["errors"][0]

@@ -162,6 +162,7 @@ class Workspace:
         self.write(head_files)
         head_sha = self.commit("feature")
         head = f"{head_owner}:feature" if head_owner != OWNER else "feature"
+        self.github.attach_git(OWNER, REPO, self.dir)
         pr = self.github.add_pull(OWNER, REPO, head=head, base="main", title=title, body=body, draft=draft)
         with self.github.lock:
             self.github.pulls[FULL][pr["number"]]["author_association"] = association
@@ -175,11 +176,12 @@ class Workspace:
         return PullRequest(pull.number, pull.base_sha, head_sha)
 
     def _sync(self, number: int, base_sha: str, head_sha: str) -> None:
+        # The fake computes the diff GitHub would show from the repository itself (base...head of
+        # the branches); nothing here tells it what the diff is.
         with self.github.lock:
             pr = self.github.pulls[FULL][number]
-            pr["base"]["sha"], pr["head"]["sha"] = base_sha, head_sha
-        diff = git(self.dir, "-c", "core.quotepath=false", "diff", "--find-renames", f"{base_sha}...{head_sha}")
-        self.github.set_pull_diff(OWNER, REPO, number, diff)
+            self.github._follow_refs(FULL, pr)
+            assert (pr["base"]["sha"], pr["head"]["sha"]) == (base_sha, head_sha)
 
 
 def summary_comments(github: FakeGitHub) -> list[dict]:
