@@ -98,12 +98,13 @@ def server_url(api: str, env: Mapping[str, str] | None = None) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}".rstrip("/")
 
 
-def cap_body(body: str, full_report: str, limit: int = BODY_LIMIT) -> str:
-    """`body` cut below GitHub's limit, ending with a pointer to where the whole text is."""
+def cap_body(body: str, note: str, limit: int = BODY_LIMIT) -> str:
+    """`body` kept below GitHub's limit; when cut, it ends with `note` (already safe text), which
+    says where the whole text is. The one cap for every body we post (reviews and fleet alike)."""
     if len(body) < limit:
         return body
-    note = f"\n\n---\n*Cut to fit GitHub's limit of {limit:,} characters; the full report: {full_report}*\n"
-    return body[: limit - len(note) - 1].rstrip() + note
+    tail = f"\n\n{note}"
+    return body[: limit - len(tail) - 1].rstrip() + tail
 
 
 def _is_secondary_limit(exc: GitHubException) -> bool:

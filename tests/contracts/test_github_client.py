@@ -143,7 +143,7 @@ def test_pull_request_bodies_are_capped_with_a_pointer_to_the_full_report(gh):
     )
     body = gh.pulls["octo/app"][pull["number"]]["body"]
     assert len(body) < BODY_LIMIT
-    assert body.endswith(f"the full report: {pullrequest.FULL_REPORT}*\n")
+    assert body.endswith(f"the full report: {pullrequest.FULL_REPORT}*")
     updated = pullrequest.update_pull(client(gh), "octo/app", pull["number"], title="t", body=huge, base="main")
     assert len(updated["body"]) < BODY_LIMIT
 

@@ -8,10 +8,11 @@ import sys
 
 import pytest
 
+from devops_studio.github_api import BODY_LIMIT as GITHUB_BODY_LIMIT
 from devops_studio.review import service, summary
 from devops_studio.review.diff import ChangedFiles
 from devops_studio.review.reviewer import PartResult
-from devops_studio.review.sanitize import GITHUB_BODY_LIMIT, code_span, fence, safe_text
+from devops_studio.review.sanitize import code_span, fence, safe_text
 from devops_studio.review.texts import TEXT
 
 from .llm_review_support import SUMMARY_MARKER

@@ -6,7 +6,7 @@ import re
 import urllib.parse
 from typing import Any
 
-from devops_studio.github_api import GitHubClient, GitHubError, cap_body
+from devops_studio.github_api import BODY_LIMIT, GitHubClient, GitHubError, cap_body
 
 BRANCH_PREFIX = "template-update/"
 
@@ -85,6 +85,7 @@ DRAFT_REFUSED = "draft pull requests are not supported"
 CONFLICTED_LABEL = "template-update: conflicted"
 CONFLICTED_TITLE_PREFIX = "[conflicted] "
 FULL_REPORT = "`devops-studio fleet update --json` prints the whole report"
+CUT_NOTE = f"---\n*Cut to fit GitHub's limit of {BODY_LIMIT:,} characters; the full report: {FULL_REPORT}*"
 
 
 def slug_from_url(url: str) -> str | None:
@@ -108,7 +109,7 @@ def open_template_pulls(github: GitHubClient, repo: str) -> list[dict[str, Any]]
 
 
 def update_pull(github: GitHubClient, repo: str, number: int, *, title: str, body: str, base: str) -> dict[str, Any]:
-    body = cap_body(body, FULL_REPORT)
+    body = cap_body(body, CUT_NOTE)
     return github.request("PATCH", f"/repos/{repo}/pulls/{number}", {"title": title, "body": body, "base": base})
 
 
@@ -116,7 +117,7 @@ def create_pull(
     github: GitHubClient, repo: str, *, head: str, base: str, title: str, body: str, draft: bool
 ) -> tuple[dict[str, Any], str]:
     """The new pull request and what was done (`opened`, `opened as draft`, `opened marked conflicted`)."""
-    body = cap_body(body, FULL_REPORT)
+    body = cap_body(body, CUT_NOTE)
     fields = {"title": title, "head": head, "base": base, "body": body}
     try:
         pull = github.request("POST", f"/repos/{repo}/pulls", {**fields, "draft": draft})

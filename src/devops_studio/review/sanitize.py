@@ -9,7 +9,7 @@ any of it lands in a comment:
 - `@name` gets a zero-width joiner after the `@`, so nobody is pinged and no team is summoned;
 - a line that would open a code fence is defused, so text cannot swallow what follows it.
 Text shown as code goes through `code_span`/`fence`, which pick a backtick run longer than any inside.
-Bodies are capped at GitHub's 65,536 characters by `cap_body`.
+Bodies are capped at GitHub's 65,536 characters by `github_api.cap_body`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import re
 
 from devops_studio.review.markers import ANY_MARKER
 
-GITHUB_BODY_LIMIT = 65_536
 ZWJ = "\u200d"
 
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
@@ -81,9 +80,3 @@ def blockquote(text: str) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in text.splitlines())
 
 
-def cap_body(body: str, note: str, limit: int = GITHUB_BODY_LIMIT) -> str:
-    """`body` cut to GitHub's limit with `note` appended when cut; `note` must be safe already."""
-    if len(body) <= limit:
-        return body
-    tail = f"\n\n{note}"
-    return body[: limit - len(tail)] + tail

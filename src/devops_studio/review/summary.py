@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from devops_studio.github_api import cap_body
 from devops_studio.review import markers
 from devops_studio.review.diff import ChangedFiles
 from devops_studio.review.reviewer import PartResult
-from devops_studio.review.sanitize import blockquote, cap_body, code_span, one_line, safe_text
+from devops_studio.review.sanitize import blockquote, code_span, one_line, safe_text
 
 MAX_INLINE_COMMENTS = 25
 MAX_COMMENT_CHARS = 1500
