@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--token-file", type=Path, metavar="PATH",
                         help="file holding the token visitors must present (at least 16 characters)")
     parser.add_argument("--export", type=Path, metavar="DIR", help="write the page as static files to DIR and exit")
-    parser.add_argument("--repos", nargs="+", metavar="PATH_OR_URL", help="app repos for the repo rows (clones or URLs)")
+    parser.add_argument("--repos", nargs="+", metavar="PATH_OR_URL",
+                        help="app repos for the repo rows (clones or URLs)")
     parser.add_argument("--folder", type=Path, help="a folder whose sub-folders are app clones")
     parser.add_argument("--apps-dir", type=Path, metavar="DIR",
                         help="where the apps are deployed on this machine (default: the production node's apps_dir)")

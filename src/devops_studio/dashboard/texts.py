@@ -45,7 +45,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "failed": {"en": "failed", "ja": "失敗"},
     "rolled_back": {"en": "rolled back", "ja": "ロールバック"},
     "refreshed": {"en": "page built", "ja": "ページ生成"},
-    "read_only": {"en": "read-only: nothing on this page changes anything", "ja": "読み取り専用: このページから何も変更されません"},
+    "read_only": {
+        "en": "read-only: nothing on this page changes anything",
+        "ja": "読み取り専用: このページから何も変更されません",
+    },
     "none": {"en": "none", "ja": "なし"},
     "this_machine": {"en": "this machine", "ja": "このマシン"},
     "token_needed": {"en": "This dashboard needs its token.", "ja": "このダッシュボードにはトークンが必要です。"},
