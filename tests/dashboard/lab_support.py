@@ -106,6 +106,7 @@ def _release(n: int, ref: str, status: str, kind: str = "deploy", error: str = "
 def make_lab(root: Path, github_url: str, ollama_url: str, dead_port: int, *, machines: int = 0,
              apps: tuple[str, ...] = APPS) -> Path:
     """Writes the lab under `root` and returns its studio.yml. `machines` adds that many extra nodes."""
+    root.mkdir(parents=True, exist_ok=True)
     apps_dir = root / "apps"
     extra = "".join(
         f"  extra-{i}:\n    os: linux\n    arch: x64\n    memory_gb: 8\n    roles: [review]\n"
