@@ -26,7 +26,7 @@ def snapshot() -> Snapshot:
 def test_export_writes_the_page_its_history_views_static_files_and_facts(tmp_path, lab):
     out = export(tmp_path / "site", lab, snapshot())
     assert {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} == {
-        "index.html", "facts.json", "static/dashboard.css", "static/refresh.js",
+        "index.html", "facts.json", "static/dashboard.css", "static/refresh.js", "static/favicon.svg",
         "apps/shop/history.html", "apps/blog/history.html",
     }
     index = (out / "index.html").read_text()

@@ -109,7 +109,8 @@ def _dashboard(args: argparse.Namespace) -> int:
 
     from devops_studio.dashboard.app import create_app
 
-    app = create_app(lab, collector, token=token, lang=args.lang, interval=args.interval)
+    app = create_app(lab, collector, token=token, lang=args.lang, interval=args.interval,
+                     refresh=max(1, round(args.interval)))
     shown = f"[{host}]" if ":" in host else host
     print(f"dashboard on http://{shown}:{port}/ (read-only; Ctrl-C stops it)", file=sys.stderr)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
