@@ -49,7 +49,8 @@ class DashGitHub(FakeGitHub):
 
     def list_workflow_runs(self, req: Request) -> Response:
         repo = self.require_repo(req)
-        runs = [r for r in self.workflow_runs.get(repo["full_name"], []) if req.arg("branch") in (None, r["head_branch"])]
+        branch = req.arg("branch")
+        runs = [r for r in self.workflow_runs.get(repo["full_name"], []) if branch in (None, r["head_branch"])]
         per_page = int(req.arg("per_page") or 30)
         return Response(200, {"total_count": len(runs), "workflow_runs": runs[:per_page]})
 

@@ -38,7 +38,7 @@ def test_a_failing_source_shows_its_reason_redacted():
 
 
 def test_sources_run_concurrently():
-    collector = Collector([Source(f"s{i}", lambda: time.sleep(0.4) or i, timeout=2) for i in range(5)])
+    collector = Collector([Source(f"s{i}", lambda i=i: time.sleep(0.4) or i, timeout=2) for i in range(5)])
     started = time.monotonic()
     collector.collect()
     assert time.monotonic() - started < 1.5

@@ -90,7 +90,7 @@ def machine_sources(lab: Lab, node: Node) -> list[Source]:
                               lab.reach_timeout + 0.5))
     github = (lambda: lab.github) if lab.github is not None else (lambda: None)
     sources.append(Source(f"doctor:{node.name}", partial(readers.doctor_report, lab.inventory, node, github, here),
-                          lab.timeout * 3))
+                          max(lab.timeout * 3, 15)))
     if node.ollama is not None:
         problem = None if here else elsewhere_problem(node.name, node.ollama.url, None)
         read = partial(_not_asked, problem) if problem else partial(
