@@ -1,81 +1,99 @@
-#!/usr/bin/env python3
-"""The dashboard page's render cost against a plain baseline, in one process.
+"""Benchmark: time to the first page of the dashboard against the time of its slowest source.
 
-Builds a snapshot of N machines and N apps (20 deploys each), then times, over --rounds:
-  baseline: the same facts written out with json.dumps (what `doctor --json` style output costs);
-  page:     the Jinja page (escaping, history, both languages alternately).
-Last line, exactly:
-  machines=N apps=N baseline_ms=X page_ms=Y ratio=R
+Builds a lab of N machines and M apps (the test lab of tests/dashboard, with extra nodes and apps),
+gives every source a canned answer after a short delay and one source a long one (the slowest
+machine), then, in one process:
 
-Usage: python3 bench/dashboard.py [--size 50] [--rounds 20]
+(a) wait-all (the baseline): collect every source, then render the page;
+(b) dashboard: start the sources and render the page from what is known at once, as the server does;
+(c) render: the page with every fact answered, rendered R times.
+
+The page must not wait for the slowest source: first_paint_s stays far below slowest_s. The last line is:
+
+    machines=N apps=M slowest_s=S wait_all_s=W first_paint_s=F render_ms=R
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from devops_studio.dashboard.page import render  # noqa: E402
-from devops_studio.dashboard.sources import Fact, Snapshot  # noqa: E402
+from devops_studio.dashboard.lab import Lab, build_sources  # noqa: E402
+from devops_studio.dashboard.render import render_index  # noqa: E402
+from devops_studio.dashboard.sources import Collector, Source  # noqa: E402
+from devops_studio.dashboard.views import build_page  # noqa: E402
+from devops_studio.inventory import load_inventory  # noqa: E402
+from tests.dashboard.lab_support import closed_port, make_lab  # noqa: E402
+
+CANNED = {
+    "reach": {"up": True, "address": "127.0.0.1:22"},
+    "doctor": {"node": "x", "healthy": True, "checks": [{"name": "ollama reachable", "status": "ok", "detail": "ok"}]},
+    "ollama": {"url": "http://127.0.0.1:11434", "models": ["olmo-3:latest", "gpt-oss:20b"]},
+    "disk": [{"path": "/", "total_gb": 500.0, "free_gb": 120.0, "used_percent": 76}],
+    "deploy": {"source": "journal", "active": {"id": "r9", "ref": "v1.9.0", "time": "t", "kind": "deploy",
+                                               "status": "active"}, "containers": {"web-blue": "healthy"},
+               "releases": [{"id": f"r{i}", "ref": f"v1.{i}.0", "time": f"2025-01-0{i}T10:00:00Z",
+                             "kind": "deploy", "status": "failed" if i == 3 else "previous"} for i in range(1, 10)]},
+    "cert": {"domain": "app.example.com", "days_left": 61},
+}
 
 
-def snapshot(size: int) -> Snapshot:
-    s = Snapshot()
-    for n in range(size):
-        data = {"name": f"m{n}", "os": "linux", "roles": ["dev"], "models": ["olmo-3:latest"], "runner": None}
-        s.machines.append(
-            Fact(
-                f"machine:m{n}",
-                "2026-12-03T00:00:00Z",
-                data=data if n % 5 else None,
-                error=None if n % 5 else "no answer within 3 s",
-            )
-        )
-        history = [
-            {
-                "time": "2026-12-02T10:00:00Z",
-                "ref": f"v{k}",
-                "kind": "rollback" if k % 7 == 0 else "deploy",
-                "status": "failed" if k % 5 == 0 else "previous",
-                "error": None,
-            }
-            for k in range(20)
-        ]
-        s.apps.append(
-            Fact(
-                f"app:a{n}",
-                "2026-12-03T00:00:00Z",
-                data={"name": f"a{n}", "live": "v19", "health": "ok", "backup": None, "history": history},
-            )
-        )
-    return s
+def canned_sources(lab: Lab, delay: float, slowest: float) -> list[Source]:
+    sources = []
+    for index, source in enumerate(build_sources(lab)):
+        kind = source.key.split(":", 1)[0]
+        wait = slowest if index == 0 else delay
+
+        def read(kind=kind, wait=wait):
+            time.sleep(wait)
+            return CANNED.get(kind)
+
+        sources.append(Source(source.key, read, timeout=slowest + 1))
+    return sources
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=20)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--machines", type=int, default=4)
+    parser.add_argument("--apps", type=int, default=30)
+    parser.add_argument("--slowest", type=float, default=2.0, help="seconds the slowest source takes")
+    parser.add_argument("--delay", type=float, default=0.05, help="seconds every other source takes")
+    parser.add_argument("--renders", type=int, default=20)
     args = parser.parse_args()
-    snap = snapshot(args.size)
-    render(snap)  # compile the template once, as the server does
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard.") as scratch:
+        apps = tuple(f"app-{i:02d}" for i in range(args.apps))
+        inventory = make_lab(Path(scratch), "http://127.0.0.1:9", "http://127.0.0.1:9", closed_port(),
+                             machines=max(0, args.machines - 3), apps=apps)
+        lab = Lab(load_inventory(inventory))
 
-    start = time.perf_counter()
-    for _ in range(args.rounds):
-        json.dumps(dataclasses.asdict(snap))
-    baseline = (time.perf_counter() - start) / args.rounds * 1000
-    start = time.perf_counter()
-    for i in range(args.rounds):
-        render(snap, lang="ja" if i % 2 else "en")
-    page = (time.perf_counter() - start) / args.rounds * 1000
-    ratio = page / baseline
-    print(f"machines={args.size} apps={args.size} baseline_ms={baseline:.2f} page_ms={page:.2f} ratio={ratio:.2f}")
-    return 0
+        started = time.perf_counter()
+        collector = Collector(canned_sources(lab, args.delay, args.slowest))
+        render_index(build_page(lab, collector.collect()))
+        wait_all = time.perf_counter() - started
+
+        collector = Collector(canned_sources(lab, args.delay, args.slowest))
+        started = time.perf_counter()
+        supervisors = collector.refresh()
+        render_index(build_page(lab, collector.snapshot()))
+        first_paint = time.perf_counter() - started
+        for supervisor in supervisors:
+            supervisor.join()
+
+        full = collector.snapshot()
+        started = time.perf_counter()
+        for _ in range(args.renders):
+            html = render_index(build_page(lab, full))
+        render_ms = (time.perf_counter() - started) * 1000 / args.renders
+        assert all(f"app-{i:02d}" in html for i in range(args.apps))
+    print(f"machines={len(lab.inventory.nodes)} apps={args.apps} slowest_s={args.slowest:.2f} "
+          f"wait_all_s={wait_all:.3f} first_paint_s={first_paint:.3f} render_ms={render_ms:.1f}")
+    return 0 if first_paint < args.slowest / 4 else 1
 
 
 if __name__ == "__main__":

@@ -1,58 +1,72 @@
-"""Sources answer, fail or time out on their own; the page shows each with its time and escapes all."""
+"""Sources run concurrently, each within its own timeout; a failing or hanging one never blocks the rest."""
 
 from __future__ import annotations
 
+import threading
 import time
 
-from devops_studio.dashboard.page import language, render
-from devops_studio.dashboard.sources import gather
+from devops_studio.dashboard.model import ANSWERED, NO_ANSWER, WAITING
+from devops_studio.dashboard.sources import Collector, Source
 
 
-def test_each_source_answers_or_says_why_and_a_hung_one_holds_nothing_up(lab):
+def test_a_hanging_source_is_no_answer_after_its_timeout_and_the_others_answer():
+    release = threading.Event()
+    collector = Collector(
+        [
+            Source("fast", lambda: {"up": True}, timeout=2),
+            Source("hangs", lambda: release.wait(30), timeout=0.3),
+        ]
+    )
     started = time.monotonic()
-    snapshot = gather(lab["inventory"], [lab["apps"]], timeout=1.5)
-    assert time.monotonic() - started < 4  # the hanging machine costs its timeout, not more
-    machines = {fact.source.split(":")[1]: fact for fact in snapshot.machines}
-    assert machines["selene"].answered and machines["selene"].data["models"] == ["olmo-3:latest"]
-    assert machines["selene"].data["missing_models"] == []
-    assert not machines["refusing"].answered and "refused" in machines["refusing"].error.lower()
-    assert not machines["hanging"].answered and (
-        "timed out" in machines["hanging"].error or "no answer" in machines["hanging"].error
-    )
-    (shop,) = snapshot.apps
-    assert shop.data["live"] == "v2" and shop.data["health"] == "ok"
-    statuses = [(r["ref"], r["kind"], r["status"]) for r in shop.data["history"]]
-    assert ("v3", "deploy", "failed") in statuses and ("v1", "rollback", "previous") in statuses
-    assert all(fact.measured_at.endswith("Z") for fact in [*snapshot.machines, *snapshot.apps])
+    snapshot = collector.collect()
+    took = time.monotonic() - started
+    release.set()
+    assert took < 2, "collect waits for the slowest timeout, not for the hanging source"
+    assert snapshot.get("fast").state == ANSWERED and snapshot.get("fast").data == {"up": True}
+    hangs = snapshot.get("hangs")
+    assert hangs.state == NO_ANSWER and hangs.reason == "no answer within 0.3 s"
+    assert hangs.measured_at is not None
 
 
-def test_the_page_marks_failures_and_escapes_what_it_shows(lab):
-    html = render(gather(lab["inventory"], [lab["apps"]], timeout=1.5), lang="en")
-    assert 'data-machine="refusing"' in html and "no answer" in html
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
-    assert 'class="failed ' in html and "rollback" in html
-    assert "<script" not in html  # the page has no script at all
-    japanese = render(gather(lab["inventory"], [lab["apps"]], timeout=1.5), lang="ja")
-    assert "応答なし" in japanese and 'lang="ja"' in japanese
+def test_a_failing_source_shows_its_reason_redacted():
+    def fails():
+        raise ConnectionError("cannot reach https://user:hunter2@example.lan with token=ghp_" + "a" * 36)
+
+    snapshot = Collector([Source("boom", fails, timeout=1)], secrets=["hunter2"]).collect()
+    fact = snapshot.get("boom")
+    assert fact.state == NO_ANSWER
+    assert fact.reason.startswith("ConnectionError: cannot reach https://***@example.lan")
+    assert "hunter2" not in fact.reason and "ghp_" not in fact.reason
 
 
-def test_a_machine_without_ollama_that_answers_is_shown_up(lab, monkeypatch):
-    """A machine known only by its ssh port: no Ollama facts, and the page still renders it."""
-    import contextlib
-
-    from devops_studio.dashboard import sources
-
-    opened = []
-    monkeypatch.setattr(
-        sources.socket, "create_connection", lambda address, timeout: opened.append(address) or contextlib.nullcontext()
-    )
-    data = sources.machine(lab["inventory"].node("refusing"), 1.0)
-    assert opened == [("127.0.0.1", 22)] and data["models"] is None
-    html = render(sources.Snapshot(machines=[sources.Fact("machine:refusing", "2026-12-03T00:00:00Z", data=data)]))
-    assert 'data-machine="refusing"' in html and ">up<" in html
+def test_sources_run_concurrently():
+    collector = Collector([Source(f"s{i}", lambda i=i: time.sleep(0.4) or i, timeout=2) for i in range(5)])
+    started = time.monotonic()
+    collector.collect()
+    assert time.monotonic() - started < 1.5
 
 
-def test_language_follows_the_browser_unless_chosen():
-    assert language("ja-JP,ja;q=0.9,en;q=0.8") == "ja"
-    assert language("fr-FR, en;q=0.5") == "en"
-    assert language(None) == "en" and language("ja", forced="en") == "en"
+def test_refresh_returns_at_once_and_the_page_sees_waiting_then_the_answer():
+    gate = threading.Event()
+    collector = Collector([Source("slow", lambda: gate.wait(5) and "done", timeout=5)])
+    supervisors = collector.refresh()
+    assert collector.snapshot().get("slow").state == WAITING
+    gate.set()
+    for supervisor in supervisors:
+        supervisor.join()
+    assert collector.snapshot().get("slow").data == "done"
+
+
+def test_a_source_still_running_is_not_started_twice():
+    calls = []
+    gate = threading.Event()
+
+    def slow():
+        calls.append(1)
+        gate.wait(5)
+
+    collector = Collector([Source("slow", slow, timeout=0.1)])
+    collector.collect()
+    collector.collect()  # the first run still hangs: no second thread
+    gate.set()
+    assert len(calls) == 1
