@@ -1,10 +1,10 @@
-#!/bin/sh
-# Installs Debian's Chromium for the end-to-end tests (idempotent, root). Browser downloads
-# (`playwright install`) are impossible here; Playwright drives this browser through its executable
-# path (/usr/bin/chromium).
-set -eu
-export DEBIAN_FRONTEND=noninteractive
-
-command -v chromium >/dev/null && exit 0
-apt-get -o DPkg::Lock::Timeout=900 update -qq
-apt-get -o DPkg::Lock::Timeout=900 install -y -qq chromium
+#!/usr/bin/env bash
+# Debian's Chromium for the browser tests (Playwright drives it by executable path: browser
+# downloads are impossible here). Does nothing when it is already installed.
+set -euo pipefail
+if command -v chromium >/dev/null; then
+  exit 0
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+echo "chromium.sh: $(chromium --version)"
