@@ -42,7 +42,8 @@ class ComposedApp:
         self.compose("up", "-d", "--wait", "--wait-timeout", "120", "--force-recreate")
 
     def down(self) -> None:
-        self.compose("down", "--volumes", "--rmi", "local", "--remove-orphans", timeout=300)
+        # The image is named in compose.yaml (app:version), so only --rmi all removes it.
+        self.compose("down", "--volumes", "--rmi", "all", "--remove-orphans", timeout=300)
 
 
 def render(dest: Path, name: str, stack: str) -> ComposedApp:
