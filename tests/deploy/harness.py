@@ -172,7 +172,7 @@ class App:
                 'status_code, body = 503, {"status": "broken on purpose"}',
             )
         else:
-            path = self.repo / "src" / "app.js"
+            path = self.repo / "src" / "app.ts"
             text = path.read_text()
             new = text.replace("statusCode: healthy ? 200 : 503", "statusCode: 503")
         assert new != text, f"could not break {path}"
@@ -304,7 +304,7 @@ def install_self_signed_site(nginx: Nginx, app: App, upstream_port: int | None) 
 
 def bump_version(app: App, marker: str) -> None:
     """A code change that makes a new release (the version comes from --ref)."""
-    target = app.repo / ("app/main.py" if app.stack == "python" else "src/app.js")
+    target = app.repo / ("app/main.py" if app.stack == "python" else "src/app.ts")
     prefix = "#" if app.stack == "python" else "//"
     target.write_text(target.read_text() + f"\n{prefix} release {marker}\n")
 

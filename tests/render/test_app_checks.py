@@ -45,5 +45,5 @@ def test_node_app_passes_its_own_ci(copie):
     result = copie.copy(extra_answers=answers(stack="node", database="postgres", e2e=True))
     repo = result.project_dir
     commands = _ci_commands(repo, "node")
-    assert commands == ["npm ci --no-audit --no-fund", "npm run lint", "npm test"]
+    assert commands == ["npm ci --no-audit --no-fund", "npm run lint", "npm run typecheck", "npm test"]
     _run_ci(repo, commands, dict(os.environ))

@@ -28,7 +28,7 @@ def test_every_variable_read_is_explained(copie, combo):
     read: set[str] = set()
     for compose in repo.glob("compose*.yaml"):
         read |= set(COMPOSE_VAR.findall(compose.read_text()))
-    for source in [*repo.glob("app/*.py"), *repo.glob("src/*.js")]:
+    for source in [*repo.glob("app/*.py"), *repo.glob("src/*.ts")]:
         read |= {name for groups in APP_VAR.findall(source.read_text()) for name in groups if name}
     assert {"APP_VERSION", "DATABASE_URL", "POSTGRES_PASSWORD"} <= read
     example = (repo / ".env.example").read_text()
