@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "devops_studio.commands.fleet",
     "devops_studio.commands.review",
     "devops_studio.commands.repo",
+    "devops_studio.commands.monitoring",
 ]
 
 
