@@ -64,6 +64,7 @@ def settings_for(studio, endpoints) -> dict:
         "runners": runners,
         "ollama": ollama,
         "fleet_status_file": mon.fleet_status_file,
+        "refresh_seconds": 15,
         "ntfy": {"url": channels.ntfy.url, "token": secret(channels.ntfy.token)} if channels.ntfy else None,
         "github_issue": (
             {"repo": channels.github_issue.repo, "token": secret(channels.github_issue.token)}
@@ -80,6 +81,9 @@ def _escape(value: str) -> str:
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+_add_lock = threading.Lock()
+
+
 class Metrics:
     """Gauges in the text exposition format, one HELP/TYPE per name."""
 
@@ -87,6 +91,10 @@ class Metrics:
         self.families: dict[str, tuple[str, list[str]]] = {}
 
     def add(self, name: str, help_text: str, value: float, **labels: str) -> None:
+        with _add_lock:
+            self._add(name, help_text, value, labels)
+
+    def _add(self, name: str, help_text: str, value: float, labels: dict) -> None:
         family = self.families.setdefault(name, (help_text, []))
         label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
         family[1].append(f"{name}{{{label_text}}} {float(value):g}" if labels else f"{name} {float(value):g}")
@@ -266,7 +274,7 @@ def runner_facts(metrics: Metrics, settings: dict) -> None:
 def ollama_facts(metrics: Metrics, settings: dict) -> None:
     for node in settings.get("ollama") or []:
         try:
-            tags = _request(node["url"] + "/api/tags", timeout=5) or {}
+            tags = _request(node["url"] + "/api/tags", timeout=3) or {}
             present = {m.get("name") for m in tags.get("models", [])} | {m.get("model") for m in tags.get("models", [])}
         except (OSError, ValueError):
             metrics.add("devops_studio_ollama_up", "1 when Ollama answered /api/tags", 0, node=node["node"])
@@ -303,15 +311,47 @@ def drift_facts(metrics: Metrics, settings: dict) -> None:
             )
 
 
-def collect(settings: dict) -> str:
+class NetworkFacts:
+    """GitHub's runners and each Ollama's models, asked in the background every `refresh_seconds`,
+    so a scrape never waits for a machine that is off (files are read fresh on every scrape)."""
+
+    def __init__(self, settings: dict):
+        self.settings = settings
+        self.latest = Metrics()
+        self.lock = threading.Lock()
+
+    def refresh(self) -> None:
+        metrics = Metrics()
+        threads = [threading.Thread(target=runner_facts, args=(metrics, self.settings))]
+        for node in self.settings.get("ollama") or []:
+            threads.append(threading.Thread(target=ollama_facts, args=(metrics, {"ollama": [node]})))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with self.lock:
+            self.latest = metrics
+
+    def run_forever(self) -> None:
+        while True:
+            self.refresh()
+            time.sleep(float(self.settings.get("refresh_seconds", 15)))
+
+    def into(self, metrics: Metrics) -> None:
+        with self.lock:
+            for name, (help_text, samples) in self.latest.families.items():
+                metrics.families.setdefault(name, (help_text, []))[1].extend(samples)
+
+
+def collect(settings: dict, network: NetworkFacts | None = None) -> str:
     metrics = Metrics()
     metrics.add("devops_studio_facts_up", "1 while the facts exporter runs", 1)
     apps_dir = Path(settings.get("apps_dir") or "/nonexistent")
     deploy_facts(metrics, apps_dir)
     backup_facts(metrics, apps_dir)
-    runner_facts(metrics, settings)
-    ollama_facts(metrics, settings)
     drift_facts(metrics, settings)
+    if network is not None:
+        network.into(metrics)
     return metrics.text()
 
 
@@ -386,7 +426,7 @@ def notify_github(settings: dict, payload: dict) -> None:
 # ───────────────────────────── the server ─────────────────────────────
 
 
-def make_handler(settings: dict):
+def make_handler(settings: dict, network: NetworkFacts | None = None):
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -408,7 +448,7 @@ def make_handler(settings: dict):
                 self._answer(200, "ok\n")
             elif self.path == "/metrics":
                 with lock:
-                    self._answer(200, collect(settings), "text/plain; version=0.0.4")
+                    self._answer(200, collect(settings, network), "text/plain; version=0.0.4")
             else:
                 self._answer(404, "not found\n")
 
@@ -438,7 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = json.loads(Path(args.config).read_text(encoding="utf-8"))
     host, _, port = (args.listen or settings["listen"]).rpartition(":")
-    server = ThreadingHTTPServer((host, int(port)), make_handler(settings))
+    network = NetworkFacts(settings)
+    threading.Thread(target=network.run_forever, daemon=True).start()
+    server = ThreadingHTTPServer((host, int(port)), make_handler(settings, network))
     print(f"facts: serving on {host}:{port}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -50,7 +50,12 @@ def prometheus_config(
     jobs += [
         {"job_name": "cadvisor", "static_configs": [{"targets": [endpoints.cadvisor], "labels": here}]},
         {"job_name": "docker", "static_configs": [{"targets": [endpoints.docker], "labels": here}]},
-        {"job_name": "studio", "static_configs": [{"targets": [endpoints.facts], "labels": here}]},
+        # The facts name their own node (a runner's, an Ollama's): those labels win over the target's.
+        {
+            "job_name": "studio",
+            "honor_labels": True,
+            "static_configs": [{"targets": [endpoints.facts], "labels": here}],
+        },
     ]
     sites = [{"targets": [f"{app.url}/healthz"], "labels": {"app": app.name}} for app in monitoring.apps]
     if sites:
