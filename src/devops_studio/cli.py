@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "devops_studio.commands.review",
     "devops_studio.commands.repo",
     "devops_studio.commands.dashboard",
+    "devops_studio.commands.monitoring",
 ]
 
 
