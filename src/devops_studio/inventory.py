@@ -877,7 +877,8 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     check = _Checker(file)
     if not isinstance(data, CommentedMap):
         raise InventoryError([Problem(file, 1, "", "must be a YAML mapping with version, github, models, nodes")])
-    check.keys(data, "", ("version", "github", "models", "profiles", "nodes", "review", "fleet", "backup", "monitoring"))
+    top_level = ("version", "github", "models", "profiles", "nodes", "review", "fleet", "backup", "monitoring")
+    check.keys(data, "", top_level)
     version = check.value(data, "version", "", int, required=True, hint=f"use version: {SCHEMA_VERSION}")
     if version is not None and version != SCHEMA_VERSION:
         check.add(
