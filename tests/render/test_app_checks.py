@@ -53,7 +53,8 @@ def test_python_app_passes_its_own_ci(copie, tmp_path):
 def _assert_matches_lock(repo) -> None:
     locked = {p["name"]: p["version"] for p in tomllib.loads((repo / "uv.lock").read_text())["package"]}
     site = next((repo / ".venv/lib").glob("python3*/site-packages"))
-    installed = {d.metadata["Name"].lower().replace("_", "-"): d.version for d in metadata.distributions(path=[str(site)])}
+    distributions = metadata.distributions(path=[str(site)])
+    installed = {d.metadata["Name"].lower().replace("_", "-"): d.version for d in distributions}
     assert installed, "nothing installed in the app's .venv"
     for name, version in installed.items():
         assert locked.get(name) == version, f"{name} {version} is not the locked {locked.get(name)}"
