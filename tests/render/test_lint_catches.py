@@ -28,7 +28,7 @@ DEFECTS = {
     # check name: (file, text to replace, replacement)
     "unrendered": ("README.md", "# sample-app", "# [[ app_name ]]"),
     "actionlint": (".github/workflows/ci-python.yml", "runs-on: ubuntu-24.04", "runs-on: ${{ matrix.nope }}"),
-    "zizmor": (".github/workflows/ci-python.yml", "run: python -m pytest", "run: echo ${{ github.head_ref }}"),
+    "zizmor": (".github/workflows/ci-python.yml", "run: uv run --no-sync pytest", "run: echo ${{ github.head_ref }}"),
     "yamllint": (".github/dependabot.yml", "version: 2", "version:   2"),
     "check-jsonschema": (".github/dependabot.yml", "interval: weekly", "interval: fortnightly"),
     "hadolint": ("Dockerfile", "USER 10001", "USER root"),
@@ -37,6 +37,8 @@ DEFECTS = {
     "docker compose config": ("compose.db.yaml", "condition: service_healthy", "condition: service_happy"),
     "parses": ("deploy/deploy.json", '"health_path": "/healthz",', '"health_path": "/healthz"'),
     "pull-request runners": (".github/workflows/ci-python.yml", "runs-on: ubuntu-24.04", "runs-on: [self-hosted, x64]"),
+    "uv lock": ("pyproject.toml", '"fastapi>=0.115,<1"', '"fastapi>=0.116,<1"'),
+    "mypy": ("app/main.py", "def index() -> str:", "def index() -> int:"),
     "ruff": ("app/main.py", "from __future__ import annotations", "import os\nfrom __future__ import annotations"),
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 import tomllib
 from pathlib import Path
@@ -27,6 +28,9 @@ class Unrendered(Check):
     # A file still carrying the template suffix was copied, not rendered. Only names are checked
     # for it: a line that mentions a .jinja file is not a leftover.
     NAME_PATTERN = re.compile(PATTERN.pattern + r"|\.jinja$")
+    # TOML's array-of-tables headers (`[[package]]` in uv.lock) look like a variable without spaces.
+    TOML_TABLE = re.compile(r"\[\[[A-Za-z0-9_.-]+\]\]")
+    TOML_FILES = (".toml", ".lock")
 
     def run(self, ctx: LintContext) -> list[Finding]:
         findings = []
@@ -38,7 +42,10 @@ class Unrendered(Check):
                 text = path.read_text()
             except UnicodeDecodeError:
                 continue
+            toml = path.suffix in self.TOML_FILES
             for number, line in enumerate(text.splitlines(), 1):
+                if toml and self.TOML_TABLE.fullmatch(line.strip()):
+                    continue
                 if self.PATTERN.search(line):
                     findings.append(self.finding(path, number, f"template syntax left: {line.strip()}", ctx))
         return findings
@@ -333,6 +340,57 @@ class Ruff(Check):
         return findings
 
 
+class UvLock(Check):
+    """`uv lock --check`, offline: uv.lock still matches pyproject.toml, so CI's `uv sync --locked`
+    and the Dockerfile's `uv sync --frozen` install what the project declares."""
+
+    name = "uv lock"
+
+    def applies(self, ctx: LintContext) -> bool:
+        return (ctx.root / "pyproject.toml").is_file() and (ctx.root / "uv.lock").is_file()
+
+    def run(self, ctx: LintContext) -> list[Finding]:
+        proc = ctx.run([find_tool("uv"), "lock", "--check", "--offline", "--quiet"], env=_UV_ENV)
+        return [] if proc.returncode == 0 else [self.finding("uv.lock", None, proc.stderr or proc.stdout, ctx)]
+
+
+class Mypy(Check):
+    """mypy with the repo's own settings (`[tool.mypy]` in pyproject.toml), in a throwaway environment
+    installed from uv.lock with every extra and group, so the app's dependencies are type checked too."""
+
+    name = "mypy"
+
+    def applies(self, ctx: LintContext) -> bool:
+        pyproject = ctx.root / "pyproject.toml"
+        if not pyproject.is_file() or not (ctx.root / "uv.lock").is_file():
+            return False
+        try:
+            return "mypy" in tomllib.loads(pyproject.read_text()).get("tool", {})
+        except (ValueError, UnicodeDecodeError):
+            return False  # the parses check reports it
+
+    def run(self, ctx: LintContext) -> list[Finding]:
+        uv = find_tool("uv")
+        with tempfile.TemporaryDirectory(prefix="studio-mypy-") as tmp:
+            env = {**_UV_ENV, "UV_PROJECT_ENVIRONMENT": str(Path(tmp) / "venv")}
+            sync = ctx.run([uv, "sync", "--frozen", "--all-extras", "--all-groups", "--quiet"], env=env)
+            if sync.returncode != 0:
+                return [self.failed_run(sync, ctx, "uv.lock")]
+            proc = ctx.run([uv, "run", "--no-sync", "mypy", "--no-incremental", "--no-error-summary"], env=env)
+        findings = []
+        for line in proc.stdout.splitlines():
+            match = re.match(r"(.+?):(\d+): error: (.*)", line)
+            if match:
+                findings.append(self.finding(match[1], int(match[2]), match[3], ctx))
+        if proc.returncode and not findings:
+            findings.append(self.failed_run(proc, ctx))
+        return findings
+
+
+# uv's own Python (the one running this lint) builds the environments: no interpreter downloads.
+_UV_ENV = {"UV_PYTHON": sys.executable, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+
+
 def compose_command() -> list[str]:
     """Compose v2: the docker-compose binary of the [lint] extra, or the docker CLI plugin."""
     try:
@@ -367,4 +425,6 @@ ALL_CHECKS: list[type[Check]] = [
     Gixy,
     ComposeConfig,
     Ruff,
+    UvLock,
+    Mypy,
 ]
