@@ -14,7 +14,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "studio.yml"
 def test_example_loads():
     inv = load_inventory(EXAMPLE)
     assert set(inv.nodes) == {"chronos", "astraeus", "selene", "windows"}
-    assert inv.nodes["chronos"].runner.labels == ("chronos",)
+    assert inv.nodes["chronos"].runner.labels == ("chronos-deploy",)
     assert inv.nodes["chronos"].apps_dir == "/home/chronos/apps"
     assert inv.profiles["llm-dev-jp-fast"].definition()["parameters"]["num_ctx"] == 32768
     assert inv.review.model == "olmo-3"
@@ -96,25 +96,25 @@ BAD = [
     ),
     (
         "runner repo not listed",
-        "repo: todo-auth-app\n      labels: [chronos]",
-        "repo: other-app\n      labels: [chronos]",
+        "repo: todo-auth-app\n      role: deploy",
+        "repo: other-app\n      role: deploy",
         "repo: other-app",
         "nodes.chronos.runner.repo",
         ["not in github.repos", "todo-auth-app"],
     ),
     (
         "runner as root",
-        "labels: [chronos]\n      user: github-runner",
-        "labels: [chronos]\n      user: root",
+        "labels: [chronos-deploy]\n      user: github-runner",
+        "labels: [chronos-deploy]\n      user: root",
         "user: root",
         "nodes.chronos.runner.user",
         ["must not run as root"],
     ),
     (
         "default label repeated",
-        "labels: [chronos]",
-        "labels: [chronos, self-hosted]",
-        "labels: [chronos, self-hosted]",
+        "labels: [chronos-deploy]",
+        "labels: [chronos-deploy, self-hosted]",
+        "labels: [chronos-deploy, self-hosted]",
         "nodes.chronos.runner.labels[1]",
         ["default label"],
     ),
@@ -367,7 +367,7 @@ CI_RUNNER = """
 @pytest.mark.parametrize(
     ("labels", "user", "key", "words"),
     [
-        ("chronos", "studio-ci", "nodes.ci-box.runner.labels[0]", ["label of the deploy runner"]),
+        ("CHRONOS-DEPLOY", "studio-ci", "nodes.ci-box.runner.labels[0]", ["label of the deploy runner"]),
         ("ci, chronos-deploy", "studio-ci", "nodes.ci-box.runner.labels[1]", ["label of the deploy runner"]),
         ("ci", "github-runner", "nodes.ci-box.runner.user", ["deploy user", "Docker socket"]),
     ],
