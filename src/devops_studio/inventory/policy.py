@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from devops_studio import models as model_names
-from devops_studio.inventory.schema import NodeSpec, StudioFile
+from devops_studio.inventory.schema import NodeSpec, StudioFile, shown
 from devops_studio.inventory.source import Loc
 from devops_studio.inventory.types import Model, Profile, ReviewPolicy
 from devops_studio.validation import path_problem
@@ -40,7 +40,7 @@ def _models(inventory: StudioFile) -> Iterator[Finding]:
         if model.fallback is not None and model.fallback not in inventory.models:
             yield (
                 ("models", name, "fallback"),
-                f"{model.fallback!r} is not a model of this inventory; use one of: {_listing(inventory.models)}",
+                f"{shown(model.fallback)} is not a model of this inventory; use one of: {_listing(inventory.models)}",
             )
 
 
@@ -49,7 +49,7 @@ def _profiles(inventory: StudioFile) -> Iterator[Finding]:
         if profile.base not in inventory.models:
             yield (
                 ("profiles", name, "from"),
-                f"{profile.base!r} is not listed under models; use one of: {_listing(inventory.models)}",
+                f"{shown(profile.base)} is not listed under models; use one of: {_listing(inventory.models)}",
             )
 
 
@@ -71,7 +71,7 @@ def _node(inventory: StudioFile, name: str, node: NodeSpec) -> Iterator[Finding]
                 f"is required when scope is repo; use one of github.repos: {_listing(repos)}",
             )
         elif runner.scope == "repo" and runner.repo not in repos:
-            yield (*at, "runner", "repo"), f"{runner.repo!r} is not in github.repos; use one of: {_listing(repos)}"
+            yield (*at, "runner", "repo"), f"{shown(runner.repo)} is not in github.repos; use one of: {_listing(repos)}"
         elif runner.scope != "repo" and runner.repo is not None:
             yield (*at, "runner", "repo"), "only allowed with scope: repo"
         if runner.directory is not None and (problem := path_problem(runner.directory, node.os == "windows")):
@@ -80,7 +80,8 @@ def _node(inventory: StudioFile, name: str, node: NodeSpec) -> Iterator[Finding]
         if production and node.deploy_user is not None and node.deploy_user != runner.user:
             yield (
                 (*at, "deploy_user"),
-                f"deploy jobs run as the runner's user; set it to {runner.user!r} (runner.user) or change runner.user",
+                f"deploy jobs run as the runner's user; set it to {shown(runner.user)} (runner.user) "
+                "or change runner.user",
             )
     if node.ollama is not None:
         yield from _ollama(inventory, (*at, "ollama"), node)
@@ -93,19 +94,20 @@ def _ollama(inventory: StudioFile, at: Loc, node: NodeSpec) -> Iterator[Finding]
         if name not in inventory.models:
             yield (
                 (*at, "models", index),
-                f"{name!r} is not listed under models; use one of: {_listing(inventory.models)}",
+                f"{shown(name)} is not listed under models; use one of: {_listing(inventory.models)}",
             )
     for index, name in enumerate(node.ollama.profiles):
         profile = inventory.profiles.get(name)
         if profile is None:
             yield (
                 (*at, "profiles", index),
-                f"{name!r} is not listed under profiles; use one of: {_listing(inventory.profiles)}",
+                f"{shown(name)} is not listed under profiles; use one of: {_listing(inventory.profiles)}",
             )
         elif profile.base not in names:
             yield (
                 (*at, "profiles", index),
-                f"profile {name!r} is made from {profile.base!r}; add that model to {'.'.join(map(str, at))}.models",
+                f"profile {shown(name)} is made from {shown(profile.base)}; "
+                f"add that model to {'.'.join(map(str, at))}.models",
             )
 
 
@@ -116,19 +118,19 @@ def _review(inventory: StudioFile) -> Iterator[Finding]:
     if review.node not in inventory.nodes:
         yield (
             ("review", "node"),
-            f"{review.node!r} is not a node of this inventory; use one of: " + _listing(inventory.nodes),
+            f"{shown(review.node)} is not a node of this inventory; use one of: " + _listing(inventory.nodes),
         )
     known = sorted({*inventory.models, *inventory.profiles})
     if review.model not in known:
         yield (
             ("review", "model"),
-            f"{review.model!r} is not listed under models or profiles; use one of: {', '.join(known)}",
+            f"{shown(review.model)} is not listed under models or profiles; use one of: {', '.join(known)}",
         )
     for index, name in enumerate(review.author_models):
         if name not in known:
             yield (
                 ("review", "author_models", index),
-                f"{name!r} is not listed under models or profiles; use one of: {', '.join(known)}",
+                f"{shown(name)} is not listed under models or profiles; use one of: {', '.join(known)}",
             )
     if review.node not in inventory.nodes or review.model not in known:
         return
@@ -136,7 +138,7 @@ def _review(inventory: StudioFile) -> Iterator[Finding]:
     ollama = inventory.nodes[review.node].ollama
     base = base_model(review.model, profiles)
     if ollama is not None and base not in ollama.models:
-        yield ("review", "model"), f"{base!r} is not among nodes.{review.node}.ollama.models; add it there"
+        yield ("review", "model"), f"{shown(base)} is not among nodes.{review.node}.ollama.models; add it there"
     models = {name: Model(name, spec.family, spec.memory_gb, spec.fallback) for name, spec in inventory.models.items()}
     policy = ReviewPolicy(review.node, review.model, tuple(review.author_models), review.language)
     for message in review_policy_violations(policy, models, profiles):
@@ -164,13 +166,13 @@ def _runner_roles(inventory: StudioFile) -> Iterator[Finding]:
             if label.lower() in deploy_labels:
                 yield (
                     (*at, "labels", index),
-                    f"{label!r} is a label of the deploy runner, so a CI job could run there or a deploy job "
+                    f"{shown(label)} is a label of the deploy runner, so a CI job could run there or a deploy job "
                     "here; give CI runners labels of their own",
                 )
         if runner.user in deploy_users:
             yield (
                 (*at, "user"),
-                f"{runner.user!r} is the deploy user; CI runners need a user of their own with no access to "
+                f"{shown(runner.user)} is the deploy user; CI runners need a user of their own with no access to "
                 "production files or the Docker socket, e.g. studio-ci",
             )
 
@@ -210,12 +212,12 @@ def review_policy_violations(
         written_by = base_model(author, profiles)
         if written_by == reviewer or model_names.same_base_model(written_by, reviewer):
             problems.append(
-                f"the reviewer {policy.model!r} runs on {reviewer!r}, the same model that writes "
-                f"code ({author!r}); pick a reviewer from another family"
+                f"the reviewer {shown(policy.model)} runs on {shown(reviewer)}, the same model that writes "
+                f"code ({shown(author)}); pick a reviewer from another family"
             )
         elif same_family(reviewer, written_by):
             problems.append(
-                f"the reviewer {policy.model!r} ({reviewer}) is of the family {family(reviewer)!r} "
-                f"like the author model {author!r} ({written_by}); pick a reviewer from another family"
+                f"the reviewer {shown(policy.model)} ({reviewer}) is of the family {family(reviewer)!r} "
+                f"like the author model {shown(author)} ({written_by}); pick a reviewer from another family"
             )
     return problems

@@ -28,7 +28,7 @@ DEFAULT_LABELS = ("self-hosted", "linux", "macos", "windows", "x64", "arm64")  #
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-MODEL_RE = re.compile(r"[a-z0-9][a-z0-9._-]*(/[a-z0-9._-]+)?(:[A-Za-z0-9._-]+)?")
+MODEL_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}(/[a-z0-9._-]{1,127})?(:[A-Za-z0-9._-]{1,127})?")
 GH_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
 REPO_RE = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9._-]{1,100}")  # GitHub refuses "." and ".."
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
@@ -248,7 +248,10 @@ class ProfileSpec(Section):
     ]
     parameters: Annotated[
         dict[Annotated[str, AfterValidator(_parameter_key)], ParameterValue],
-        Field(description="Ollama parameters such as temperature or top_p (num_ctx goes on the profile)."),
+        Field(
+            description="Ollama parameters such as temperature or top_p (num_ctx goes on the profile).",
+            json_schema_extra={"propertyNames": {"not": {"const": "num_ctx"}}},
+        ),
     ] = {}
 
 
@@ -378,4 +381,19 @@ class StudioFile(Section):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of studio.yml, for editors (yaml-language-server) and other tools."""
     schema = StudioFile.model_json_schema(by_alias=True)
+    _tidy(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _tidy(node: Any) -> None:
+    """Keyed sections refuse keys their pattern does not match; `null` defaults mean "absent"."""
+    if isinstance(node, dict):
+        if "patternProperties" in node:
+            node.setdefault("additionalProperties", False)
+        if node.get("default", ...) is None:
+            del node["default"]
+        for value in node.values():
+            _tidy(value)
+    elif isinstance(node, list):
+        for value in node:
+            _tidy(value)

@@ -23,6 +23,7 @@ MAX_INVENTORY_BYTES = 1 << 20
 MAX_DEPTH = 12  # an inventory nests 6 levels deep; anything past this is not an inventory
 
 Loc = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.:/-]{1,100}")  # keys shown as they are; others quoted, newlines escaped
 
 
 @dataclass
@@ -48,7 +49,8 @@ class Source:
                 text += f"[{part}]"
                 node = node[part] if 0 <= part < len(node) else None
             else:
-                text += f".{part}" if text else str(part)
+                name = str(part) if _PLAIN_KEY.fullmatch(str(part)) else repr(part)
+                text += f".{name}" if text else name
                 node = node.get(part) if isinstance(node, dict) else None
         return text
 
@@ -88,22 +90,24 @@ def read_source(path: Path) -> Source:
         raise refuse(f"YAML syntax error: {message}", line) from None
     except YAMLError as error:
         raise refuse(f"YAML syntax error: {error}") from None
-    source = Source(file, None, {(): 1})
+    source = Source(file, document, {(): 1})
     try:
         source.data = _plain(document, (), source.lines, 0)
-    except _TooDeep:
-        raise refuse(f"nests deeper than {MAX_DEPTH} levels; an inventory needs at most 6") from None
+    except _TooDeep as deep:
+        too_deep = source.problem(deep.loc, f"nests deeper than {MAX_DEPTH} levels; an inventory needs at most 6")
+        raise InventoryError([too_deep]) from None
     return source
 
 
 class _TooDeep(Exception):
-    pass
+    def __init__(self, loc: Loc):
+        self.loc = loc
 
 
 def _plain(value: Any, loc: Loc, lines: dict[Loc, int], depth: int) -> Any:
     """`value` as plain Python values, recording the line of every key and item under `loc`."""
     if depth > MAX_DEPTH:
-        raise _TooDeep
+        raise _TooDeep(loc)
     if isinstance(value, dict):
         result: dict[Any, Any] = {}
         for key, item in value.items():
