@@ -158,3 +158,13 @@ def test_inventory_check_command(tmp_path, capsys):
     assert main(["inventory", "check", "--inventory", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:" in err and "nodes.chronos.arch: 'sparc' is not allowed; use one of: x64, arm64" in err
+
+
+def test_alias_bomb_is_refused_not_expanded(tmp_path):
+    lines = ["version: 1", "a: &a [x, x, x, x, x, x, x, x, x]"]
+    for previous, name in zip("abcdefg", "bcdefgh", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    path = tmp_path / "studio.yml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InventoryError, match="holds more than 100000 values"):
+        load_inventory(path)

@@ -21,6 +21,7 @@ from devops_studio.inventory.errors import InventoryError, Problem
 
 MAX_INVENTORY_BYTES = 1 << 20
 MAX_DEPTH = 12  # an inventory nests 6 levels deep; anything past this is not an inventory
+MAX_VALUES = 100_000  # keys and items, aliases expanded: YAML aliases can make a small file huge
 
 Loc = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.:/-]{1,100}")  # keys shown as they are; others quoted, newlines escaped
@@ -96,6 +97,8 @@ def read_source(path: Path) -> Source:
     except _TooDeep as deep:
         too_deep = source.problem(deep.loc, f"nests deeper than {MAX_DEPTH} levels; an inventory needs at most 6")
         raise InventoryError([too_deep]) from None
+    except _TooMany:
+        raise refuse(f"holds more than {MAX_VALUES} values (aliases expanded); an inventory needs far fewer") from None
     return source
 
 
@@ -104,10 +107,16 @@ class _TooDeep(Exception):
         self.loc = loc
 
 
+class _TooMany(Exception):
+    pass
+
+
 def _plain(value: Any, loc: Loc, lines: dict[Loc, int], depth: int) -> Any:
     """`value` as plain Python values, recording the line of every key and item under `loc`."""
     if depth > MAX_DEPTH:
         raise _TooDeep(loc)
+    if len(lines) > MAX_VALUES:
+        raise _TooMany
     if isinstance(value, dict):
         result: dict[Any, Any] = {}
         for key, item in value.items():
@@ -119,6 +128,7 @@ def _plain(value: Any, loc: Loc, lines: dict[Loc, int], depth: int) -> Any:
             if isinstance(value, CommentedMap):
                 with contextlib.suppress(AttributeError, KeyError, TypeError):
                     lines[(*loc, plain_key)] = value.lc.key(key)[0] + 1
+            lines.setdefault((*loc, plain_key), lines.get(loc, 0))
             result[plain_key] = _plain(item, (*loc, plain_key), lines, depth + 1)
         return result
     if isinstance(value, list):
@@ -127,8 +137,7 @@ def _plain(value: Any, loc: Loc, lines: dict[Loc, int], depth: int) -> Any:
             if isinstance(value, CommentedSeq):
                 with contextlib.suppress(AttributeError, KeyError, IndexError, TypeError):
                     lines[(*loc, index)] = value.lc.item(index)[0] + 1
-            if (*loc, index) not in lines and loc in lines:
-                lines[(*loc, index)] = lines[loc]
+            lines.setdefault((*loc, index), lines.get(loc, 0))
             items.append(_plain(item, (*loc, index), lines, depth + 1))
         return items
     if isinstance(value, bool):
