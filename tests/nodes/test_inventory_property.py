@@ -138,7 +138,12 @@ def check(tmp: Path, kind: str, loc: tuple, value: Any) -> None:
             return
         if any(related(problem.key, target) for problem in problems):
             return
-        source = read_source(path)
+        try:
+            source = read_source(path)
+        except InventoryError:
+            # The text is no YAML (a control character the dumper wrote raw): refused with its line.
+            assert all(problem.line > 0 for problem in problems), str(error)
+            return
         # Not about the changed field: then the schema took the value and a rule between fields refused.
         try:
             StudioFile.model_validate(source.data)

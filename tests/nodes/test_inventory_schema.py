@@ -168,3 +168,12 @@ def test_alias_bomb_is_refused_not_expanded(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InventoryError, match="holds more than 100000 values"):
         load_inventory(path)
+
+
+def test_control_character_is_a_one_line_problem_with_its_line(tmp_path):
+    path = tmp_path / "studio.yml"
+    path.write_text(EXAMPLE.read_text(encoding="utf-8").replace("arch: x64", "arch: x6\x1f4", 1), encoding="utf-8")
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    (problem,) = caught.value.problems
+    assert problem.line > 1 and "U+001F" in problem.message and "\n" not in str(problem)

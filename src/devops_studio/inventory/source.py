@@ -16,6 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from devops_studio.inventory.errors import InventoryError, Problem
 
@@ -84,13 +85,21 @@ def read_source(path: Path) -> Source:
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 0
-        message = (error.problem or "invalid YAML").strip()
+        message = " ".join((error.problem or "invalid YAML").split())
         duplicate = re.match(r'found duplicate key "([^"]+)"', message)
         if duplicate:
             raise refuse(f"{message}; keep one of them", line, duplicate.group(1)) from None
         raise refuse(f"YAML syntax error: {message}", line) from None
+    except ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        character = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "?")
+        raise refuse(
+            f"YAML syntax error: the control character U+{character:04X} is not allowed in YAML; remove it, "
+            "or write it as an escape inside double quotes",
+            line,
+        ) from None
     except YAMLError as error:
-        raise refuse(f"YAML syntax error: {error}") from None
+        raise refuse("YAML syntax error: " + " ".join(str(error).split())) from None
     source = Source(file, document, {(): 1})
     try:
         source.data = _plain(document, (), source.lines, 0)
