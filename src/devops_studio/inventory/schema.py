@@ -8,6 +8,7 @@ in `policy.py`. `json_schema()` publishes these models for editors (`devops-stud
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -138,12 +139,11 @@ def _parameter_key(value: str) -> str:
 
 
 def _parameter_value(value: Any) -> Any:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if number and isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+    if isinstance(value, float) and not math.isfinite(value):
         raise refuse(f"must be a finite number, not {value!r}")
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return list(value)
-    if not (number or isinstance(value, str)):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise refuse(f"must be a number, text or a list of text, not {shown(value)}")
     return value
 
