@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from devops_studio.inventory import Inventory, InventoryError, load_inventory
 from devops_studio.inventory.schema import StudioFile
@@ -98,24 +99,30 @@ def mutation(draw: st.DrawFn) -> tuple[str, tuple, Any]:
 
 
 def apply(kind: str, loc: tuple, value: Any) -> tuple[str, str]:
-    """The mutated file's text and the dotted path of what changed."""
+    """The mutated file's text and the dotted path of what changed, as the file reads back."""
     yaml = YAML(typ="rt")
     data = yaml.load(TEXT)
     parent = _at(data, loc[:-1])
+    position = list(parent).index(loc[-1]) if isinstance(parent, dict) and loc[-1] in parent else len(parent)
     if kind == "rename":
         if value in parent and value != loc[-1]:
             value = f"{value}-renamed"
-        keys = list(parent)
-        items = [(value if key == loc[-1] else key, parent[key]) for key in keys]
+        items = [(value if key == loc[-1] else key, item) for key, item in parent.items()]
         parent.clear()
         for key, item in items:
             parent[key] = item
-        loc = (*loc[:-1], value)
     else:
         parent[loc[-1]] = value
     out = io.StringIO()
     yaml.dump(data, out)
-    return out.getvalue(), Source("", data).path(loc)
+    text = out.getvalue()
+    try:  # a key the dumper cannot write as it is (a NEL, say) reads back as another key
+        reread = YAML(typ="rt").load(text)
+        back = _at(reread, loc[:-1])
+        last = list(back)[position] if isinstance(back, dict) else loc[-1]
+        return text, Source("", reread).path((*loc[:-1], last))
+    except (YAMLError, KeyError, IndexError, TypeError):  # no YAML any more: check() handles that
+        return text, Source("", data).path((*loc[:-1], value if kind == "rename" else loc[-1]))
 
 
 def related(key: str, target: str) -> bool:
