@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "devops_studio.commands.runner",
     "devops_studio.commands.ollama",
     "devops_studio.commands.node",
+    "devops_studio.commands.inventory",
     "devops_studio.commands.doctor",
     "devops_studio.commands.fleet",
     "devops_studio.commands.review",

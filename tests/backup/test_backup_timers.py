@@ -58,7 +58,7 @@ def test_the_inventory_names_the_machine_that_keeps_the_backups(tmp_path, monkey
         ("backup: {node: nowhere}", "backup.node", "not a node"),
         ("backup: {node: astraeus, path: /srv/../etc}", "backup.path", "normalised"),
         ("backup: {node: astraeus, user: 'x; rm -rf /'}", "backup.user", "not valid"),
-        ("backup: {node: astraeus, port: 0}", "backup.port", "not a port"),
+        ("backup: {node: astraeus, port: 0}", "backup.port", "at least 1"),
     ],
 )
 def test_a_backup_target_that_would_not_protect_anything_is_refused(tmp_path, section, key, words):

@@ -367,7 +367,7 @@ CI_RUNNER = """
 @pytest.mark.parametrize(
     ("labels", "user", "key", "words"),
     [
-        ("chronos", "studio-ci", "nodes.ci-box.runner.labels[0]", ["label of the deploy runner"]),
+        ("CHRONOS-DEPLOY", "studio-ci", "nodes.ci-box.runner.labels[0]", ["label of the deploy runner"]),
         ("ci, chronos-deploy", "studio-ci", "nodes.ci-box.runner.labels[1]", ["label of the deploy runner"]),
         ("ci", "github-runner", "nodes.ci-box.runner.user", ["deploy user", "Docker socket"]),
     ],
