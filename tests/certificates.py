@@ -6,7 +6,9 @@ import subprocess
 from pathlib import Path
 
 
-def self_signed(folder: Path, common_name: str, *, days: int = 2, cert_name: str = "fullchain.pem") -> Path:
+def self_signed(
+    folder: Path, common_name: str, *, days: int = 2, cert_name: str = "fullchain.pem", san: str | None = None
+) -> Path:
     """Write `privkey.pem` and `cert_name` (Let's Encrypt's names) into `folder`; return the folder."""
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(
@@ -21,6 +23,7 @@ def self_signed(folder: Path, common_name: str, *, days: int = 2, cert_name: str
             str(days),
             "-subj",
             f"/CN={common_name}",
+            *(["-addext", f"subjectAltName={san}"] if san else []),
             "-keyout",
             str(folder / "privkey.pem"),
             "-out",

@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import socket
 import ssl
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -17,6 +16,8 @@ import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from tests.certificates import self_signed
 
 
 def free_port() -> int:
@@ -27,31 +28,8 @@ def free_port() -> int:
 
 def certificate(folder: Path, days: int) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 valid `days` days: (cert, key)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            str(days),
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    self_signed(folder, "127.0.0.1", days=days, cert_name="cert.pem", san="IP:127.0.0.1")
+    return folder / "cert.pem", folder / "privkey.pem"
 
 
 class _Quiet(BaseHTTPRequestHandler):
