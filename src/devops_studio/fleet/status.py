@@ -79,9 +79,10 @@ def fleet_status(repos: list[RepoRef], *, template: str | None = None,
             row: dict[str, Any] = {"name": ref.name, "location": ref.location, "version": None,
                                    "newest": None, "behind": None, "pull_request": None, "error": None}
             rows.append(row)
-            if github is not None and (slug := _github_slug(ref, None)) is not None:
-                # Independent of the answers file: a repo that cannot be read still has settings.
-                row["settings"] = _settings_state(github, slug, runner_repos or set())
+            # Asked once: the remote's URL names the repo without the answers file, which may not read.
+            known_slug = _github_slug(ref, None) if github is not None else None
+            if github is not None and known_slug is not None:
+                row["settings"] = _settings_state(github, known_slug, runner_repos or set())
             try:
                 answers = read_repo_answers(ref.location, ref.local, Path(scratch))
             except AnswersError as exc:
@@ -108,7 +109,7 @@ def fleet_status(repos: list[RepoRef], *, template: str | None = None,
             # `v2.0.0-3-gabc123` (a commit after v2.0.0) counts as v2.0.0: not behind v2.0.0.
             row["behind"] = None if current is None or latest is None else current < latest
             if github is not None:
-                slug = _github_slug(ref, answers.values.get("github_owner"))
+                slug = known_slug if known_slug is not None else _github_slug(ref, answers.values.get("github_owner"))
                 row["pull_request"] = _pull_request_state(github, slug)
                 if "settings" not in row and slug is not None:
                     row["settings"] = _settings_state(github, slug, runner_repos or set())
