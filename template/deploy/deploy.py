@@ -315,14 +315,16 @@ class Deployer:
                 return labels["studio.deploy.release"]
         return None
 
-    def reconcile(self, state: dict) -> dict | None:
+    def reconcile(self, state: dict, interrupted: dict | None = None) -> dict | None:
         """Make the journal agree with what runs; returns the live release (None: nothing live).
 
         nginx's upstream file and the running containers are the truth: the live colour is the one
         the file points at, if it runs; if it does not but the other colour does, nginx is pointed
         there. A run that died half-way left a `run` entry: nginx is reloaded so that what it
-        serves is what the file says, and the colour that does not serve is removed."""
-        interrupted = state.pop("run", None)
+        serves is what the file says, and the colour that does not serve is removed.
+        `interrupted` is that entry when the caller journalled its own step first."""
+        own = state.pop("run", None)
+        interrupted = interrupted if own and own.get("pid") == os.getpid() else own
         if interrupted:
             log(
                 f"the previous run (pid {interrupted.get('pid')}) stopped at step "
@@ -443,8 +445,10 @@ class Deployer:
         kind: str,
     ) -> int:
         state = self.app.load_state()
+        # The journal's `run` entry before this run writes its own: a run that died left it.
+        interrupted = state.get("run")
         self.step(state, "reconcile", kind=kind, ref=ref)
-        active_rel = self.reconcile(state)
+        active_rel = self.reconcile(state, interrupted)
         old_colour = active_rel["colour"] if active_rel else None
         colour = "green" if old_colour == "blue" else "blue"
         new_service = colour_service(self.s, colour)

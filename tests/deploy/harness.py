@@ -250,9 +250,13 @@ def _env_file(path: Path) -> dict:
 
 
 def make_app(base: Path, *, name: str, stack: str, database: str = "none", nginx: Nginx, **data) -> App:
-    """Render an app with apps_dir=base and lay its directory out as the deploy workflow does."""
+    """Render an app with apps_dir=base and lay its directory out as the deploy workflow does.
+
+    The Docker engine outlives a test run: a run that was killed left this name's containers and
+    its database volume (initialised with another password), so they go first."""
     render_dir = base / f"render-{name}"
     domain = f"{name}.deploy.test"
+    App(name=name, stack=stack, repo=base / name, domain=domain, https_port=0).destroy()
     render_app(render_dir, app_name=name, stack=stack, database=database, domain=domain, apps_dir=str(base), **data)
     app_dir = base / name
     shutil.copytree(render_dir, app_dir, ignore=shutil.ignore_patterns(".env"))
@@ -276,15 +280,38 @@ def make_app(base: Path, *, name: str, stack: str, database: str = "none", nginx
 
 
 _port_lock = threading.Lock()
-_next_block = [21000 + (os.getpid() % 40) * 200]
+_blocks_taken = [0]
+
+
+def _port_region() -> tuple[int, int]:
+    """This process's own range of port blocks (first port, number of blocks), below Linux's
+    ephemeral ports: each pytest-xdist worker has its own, a bench beside them a pid-chosen one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit() and int(worker[2:]) < 2:
+        return 21000 + int(worker[2:]) * 2500, 25
+    return 26000 + (os.getpid() % 6) * 1000, 10
 
 
 def free_port_block() -> int:
-    """A base port with 100 free ports above it, different for each app of this run."""
+    """A base port with 100 ports above it, different for each app of this process and from
+    other workers' apps; a block whose first ports are bound is passed over."""
+    first, count = _port_region()
     with _port_lock:
-        base = _next_block[0]
-        _next_block[0] += 100
-    return base
+        for _ in range(count):
+            base = first + (_blocks_taken[0] % count) * 100
+            _blocks_taken[0] += 1
+            if all(_port_free(port) for port in range(base, base + 4)):
+                return base
+    raise RuntimeError(f"no free block of 100 loopback ports in {first}-{first + count * 100 - 1}")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def install_self_signed_site(nginx: Nginx, app: App, upstream_port: int | None) -> None:
