@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from devops_studio.github_api import GitHubClient
+from devops_studio.review.markers import SUMMARY_MARKER, result_marker
 from tests.conftest import IN_CI, REPO_ROOT
 
 from .lab_support import APPS, MODEL, OWNER, TOKEN, DashGitHub, OllamaServer, closed_port, make_lab
@@ -36,6 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PHONE = {"width": 390, "height": 844}
+REVIEWER_TOKEN = "ghp_" + "R" * 36
 
 
 def _free_port() -> int:
@@ -70,6 +73,14 @@ def dashboard(tmp_path_factory):
         github.add_run(OWNER, APPS[0], "main", "success")
         github.add_run(OWNER, APPS[0], "develop", "failure")
         github.add_pull(OWNER, APPS[0], head="template-update/v1.1.0", title="Template update to v1.1.0")
+        # The reviewer's summary on a pull request, as the review service leaves it (a collaborator).
+        reviewed = github.add_pull(OWNER, APPS[0], head="feature/cart", title="Cart")
+        github.add_token(REVIEWER_TOKEN, login="selene-reviewer")
+        github.add_collaborator(OWNER, APPS[0], "selene-reviewer")
+        body = f"{SUMMARY_MARKER}\n{result_marker('reviewed', 2, 'c' * 40, 'qwen3:14b')}\n### LLM review\n"
+        GitHubClient(REVIEWER_TOKEN, github.url).request(
+            "POST", f"/repos/{OWNER}/{APPS[0]}/issues/{reviewed['number']}/comments", {"body": body}
+        )
         inventory = make_lab(root, github.url, ollama.url, closed_port())
         port = _free_port()
         env = {
@@ -160,6 +171,7 @@ def test_the_page_shows_the_lab_and_marks_the_machine_that_does_not_answer(brows
         row = page.locator(f"#repo-{APPS[0]}").inner_text()
         assert "v1.0.0" in row and "behind" in row and "template-update/v1.1.0" in row
         assert "main: success" in row and "develop: failure" in row
+        assert "#2" in row and "2 findings" in row and "qwen3:14b" in row and "ccccccc" in row
         _shot(page, "index")
         assert problems == []
     finally:

@@ -35,7 +35,10 @@ Endpoints (``{scope}`` is ``repos/{owner}/{repo}`` or ``orgs/{org}``):
   (``Accept: application/vnd.github.diff`` returns the pull request's diff; 406 past 300 files
   or 20,000 lines as GitHub does), ``GET .../pulls/{n}/files``, ``GET|POST .../pulls/{n}/reviews``
   (review comments must sit on lines of the diff when a diff is set, else 422), ``GET .../pulls/{n}/comments``
-- ``GET|POST /repos/{o}/{r}/issues/{n}/comments``, ``GET|PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}``
+- ``GET|POST /repos/{o}/{r}/issues/{n}/comments``, ``GET|PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}``;
+  a comment's ``author_association`` is ``OWNER`` for the repository's owner, ``COLLABORATOR`` for a
+  login added with ``add_collaborator``, else ``NONE`` (GitHub's "How the author is associated with
+  the repository"; the fake does not model org membership or earlier contributions)
 
 The diff of a pull request: with ``attach_git(owner, repo, git_dir)`` the fake computes it itself, as
 GitHub does, from that repository (bare or not): ``head.sha`` and ``base.sha`` follow the branches at
@@ -377,6 +380,17 @@ class FakeGitHub:
             self.runners.setdefault(f"repos/{full}", {})
             self.pulls.setdefault(full, {})
         return repo
+
+    def add_collaborator(self, owner: str, name: str, login: str) -> None:
+        with self.lock:
+            self.repos[f"{owner}/{name}"].setdefault("_collaborators", set()).add(login)
+
+    def association(self, full: str, login: str) -> str:
+        """author_association of `login` on repository `full`."""
+        repo = self.repos.get(full) or {}
+        if login == (repo.get("owner") or {}).get("login"):
+            return "OWNER"
+        return "COLLABORATOR" if login in repo.get("_collaborators", set()) else "NONE"
 
     def add_org(self, org: str) -> None:
         with self.lock:
@@ -958,7 +972,15 @@ class FakeGitHub:
         base = req.arg("base")
         if base:
             pulls = [pr for pr in pulls if pr["base"]["ref"] == base]
-        pulls.sort(key=lambda pr: pr["number"], reverse=req.arg("direction", "desc") == "desc")
+        # GitHub sorts by `created` unless asked for `updated` (numbers follow creation here), and
+        # `direction` defaults to desc for `created`, to asc otherwise.
+        sort = req.arg("sort", "created")
+        if sort == "updated":
+            pulls.sort(key=lambda pr: (pr.get("updated_at") or "", pr["number"]))
+        else:
+            pulls.sort(key=lambda pr: pr["number"])
+        if req.arg("direction", "desc" if sort == "created" else "asc") == "desc":
+            pulls.reverse()
         return self.paginate(req, copy.deepcopy(pulls))
 
     def create_pull(self, req: Request) -> Response:
@@ -1209,6 +1231,7 @@ class FakeGitHub:
             "id": comment_id,
             "body": text,
             "user": {"login": req.login},
+            "author_association": self.association(full, req.login),
             "created_at": moment,
             "updated_at": moment,
             "url": f"{self.url}/repos/{full}/issues/comments/{comment_id}",
@@ -1217,6 +1240,7 @@ class FakeGitHub:
             "_number": number,
         }
         self.comments[comment_id] = comment
+        self.pulls[full][number]["updated_at"] = moment  # a comment counts as activity on the pull request
         return Response(201, self._public_comment(comment), {"Location": comment["url"]})
 
     def get_issue_comment(self, req: Request) -> Response:

@@ -104,6 +104,7 @@ class ReviewGitHub(FakeGitHub):
                 "id": comment_id,
                 "body": body,
                 "user": {"login": login},
+                "author_association": self.association(FULL, login),
                 "_repo": FULL,
                 "_number": number,
             }

@@ -129,6 +129,9 @@ def repo_sources(lab: Lab) -> list[Source]:
             slug = lab.repo_slug(ref)
             if slug:
                 sources.append(Source(f"ci:{ref.name}", partial(readers.ci_state, lab.github, slug), lab.timeout * 2))
+                sources.append(
+                    Source(f"review:{ref.name}", partial(readers.last_review, lab.github, slug), lab.timeout * 3)
+                )
     return sources
 
 

@@ -25,6 +25,7 @@ from devops_studio.github_api import GitHubClient, env_without_tokens
 from devops_studio.inventory import Inventory, Node
 from devops_studio.ollama.client import Ollama, resolve_url
 from devops_studio.redact import redact, redact_data, redact_url
+from devops_studio.review import markers
 from devops_studio.runner.manager import host_os
 
 SSH_PORT = 22
@@ -162,6 +163,47 @@ def ci_state(github: GitHubClient, slug: str, branches: tuple[str, ...] = ("main
             "updated_at": run.get("updated_at"),
         }
     return states
+
+
+# Who may have written a review summary the page believes: a stranger can type our marker in a
+# comment on a public repository, but cannot make themselves a collaborator.
+TRUSTED_ASSOCIATIONS = ("OWNER", "MEMBER", "COLLABORATOR")
+REVIEW_PULLS_LOOKED_AT = 5
+
+
+def last_review(github: GitHubClient, slug: str) -> dict[str, Any]:
+    """The newest LLM review summary on the repo's most recently updated pull requests.
+
+    A summary counts when it carries our summary marker and its author is associated with the repo
+    (owner, member, collaborator); its result marker says reviewed (with its findings) or not."""
+    query = urllib.parse.urlencode(
+        {"state": "all", "sort": "updated", "direction": "desc", "per_page": REVIEW_PULLS_LOOKED_AT}
+    )
+    pulls = github.request("GET", f"/repos/{slug}/pulls?{query}") or []
+    for pull in pulls:
+        number = int(pull["number"])
+        summaries = [
+            comment
+            for comment in github.paginate(f"/repos/{slug}/issues/{number}/comments")
+            if markers.SUMMARY_MARKER in str(comment.get("body") or "")
+            and comment.get("author_association") in TRUSTED_ASSOCIATIONS
+        ]
+        if not summaries:
+            continue
+        newest = max(summaries, key=lambda c: str(c.get("updated_at") or ""))
+        result = markers.parse_result(str(newest.get("body") or "")) or {"outcome": "unknown"}
+        return {
+            "state": result["outcome"],
+            "pull": number,
+            "title": redact(" ".join(str(pull.get("title") or "").split())[:80]),  # the page escapes it
+            "findings": result.get("findings"),
+            "commit": result.get("commit", ""),
+            "model": redact(result.get("model", "")),
+            "author": redact(str((newest.get("user") or {}).get("login") or "")),
+            "url": redact_url(str(newest.get("html_url") or "")),
+            "updated_at": newest.get("updated_at"),
+        }
+    return {"state": "none", "looked_at": len(pulls)}
 
 
 def alerts(url: str, timeout: float) -> list[dict[str, Any]]:

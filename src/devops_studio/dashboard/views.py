@@ -62,6 +62,7 @@ class RepoView:
     fleet: Fact
     row: dict[str, Any] | None
     ci: Fact | None
+    review: Fact | None = None
 
 
 @dataclass
@@ -117,5 +118,14 @@ def build_page(lab: Lab, snapshot: Snapshot) -> Page:
     ]
     fleet = snapshot.get("fleet") if lab.repos else waiting("fleet")
     rows = {row.get("name"): row for row in (fleet.data or [])} if fleet.answered else {}
-    repos = [RepoView(ref.name, fleet, rows.get(ref.name), snapshot.facts.get(f"ci:{ref.name}")) for ref in lab.repos]
+    repos = [
+        RepoView(
+            ref.name,
+            fleet,
+            rows.get(ref.name),
+            snapshot.facts.get(f"ci:{ref.name}"),
+            snapshot.facts.get(f"review:{ref.name}"),
+        )
+        for ref in lab.repos
+    ]
     return Page(machines, apps, repos, alerts, snapshot)

@@ -80,7 +80,17 @@ def review_pull(
         sha=head_sha[:7],
     )
     run = summary.Run(
-        changed, results, len(batches), left_out, settings.max_parts, placed, posted, inline_error, footer
+        changed,
+        results,
+        len(batches),
+        left_out,
+        settings.max_parts,
+        placed,
+        posted,
+        inline_error,
+        footer,
+        sha=head_sha,
+        model=settings.model,
     )
     github.upsert_summary(repo, number, summary.body(text, run))
     cut = sum(1 for r in results if r.truncated)
@@ -119,5 +129,5 @@ def _unavailable(
         message = text["missing_model"].format(model=code_span(settings.model))
     else:
         message = text["unreachable"].format(reason=one_line(str(error), 200))
-    github.upsert_summary(repo, number, summary.notice(text, message, changed, head_sha))
+    github.upsert_summary(repo, number, summary.notice(text, message, changed, head_sha, settings.model))
     return Outcome(False, str(error))

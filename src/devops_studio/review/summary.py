@@ -63,9 +63,10 @@ def sensitive_lines(text: dict[str, str], changed: ChangedFiles) -> list[str]:
     return [text["sensitive"].format(names=names(changed.sensitive)), ""] if changed.sensitive else []
 
 
-def notice(text: dict[str, str], message: str, changed: ChangedFiles | None, sha: str) -> str:
+def notice(text: dict[str, str], message: str, changed: ChangedFiles | None, sha: str, model: str = "") -> str:
     lines = [
         *header(text),
+        markers.result_marker("unavailable", 0, sha, model),
         *(sensitive_lines(text, changed) if changed else []),
         message,
         "",
@@ -85,11 +86,19 @@ class Run:
     posted: int
     inline_error: str
     footer: str
+    sha: str = ""
+    model: str = ""
+
+    @property
+    def findings(self) -> int:
+        return self.posted + len(self.placed.off_diff)
 
 
 def body(text: dict[str, str], run: Run) -> str:
     changed = run.changed
     lines = [*header(text), *sensitive_lines(text, changed)]
+    if run.sha:
+        lines.insert(1, markers.result_marker("reviewed", run.findings, run.sha, run.model))
     lines.append(text["scope"].format(files=len(changed.files), parts=run.parts) if changed.files else text["nothing"])
     if changed.listing_capped:
         lines.append(text["listing_capped"])
