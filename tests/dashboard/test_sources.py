@@ -70,3 +70,26 @@ def test_a_source_still_running_is_not_started_twice():
     collector.collect()  # the first run still hangs: no second thread
     gate.set()
     assert len(calls) == 1
+
+
+def test_a_source_with_a_minimum_age_is_not_asked_again_until_its_answer_is_that_old():
+    """GitHub sources: 30 repos asked at every refresh would spend the hourly rate limit in minutes."""
+    calls = {"github": 0, "local": 0, "failing": 0}
+
+    def count(name):
+        calls[name] += 1
+        if name == "failing":
+            raise RuntimeError("GitHub answered 502")
+        return calls[name]
+
+    collector = Collector(
+        [
+            Source("github", lambda: count("github"), min_age=300),
+            Source("local", lambda: count("local")),
+            Source("failing", lambda: count("failing"), min_age=300),
+        ]
+    )
+    for _ in range(3):
+        collector.collect()
+    assert calls == {"github": 1, "local": 3, "failing": 3}  # a failed answer is asked again at once
+    assert collector.snapshot().get("github").data == 1

@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lang", choices=("en", "ja"), help="language of the page (default: the browser's)")
     parser.add_argument("--interval", type=float, default=30, metavar="SECONDS",
                         help="how often every source is asked again (default 30)")
+    parser.add_argument("--github-interval", type=float, default=300, metavar="SECONDS",
+                        help="how often GitHub is asked again, at most (default 300: 30 repos stay far "
+                             "below GitHub's 5,000 requests an hour)")
     parser.add_argument("--timeout", type=float, default=5, metavar="SECONDS",
                         help="how long one source may take, the base of every source's timeout (default 5)")
     parser.set_defaults(func=_dashboard)
@@ -84,7 +87,8 @@ def build_lab(args: argparse.Namespace):
     github = GitHubClient(token, api_url(inventory.api_url), timeout=args.timeout, max_total_wait=args.timeout) \
         if token or os.environ.get("GITHUB_API_URL") else None
     here = cli_support.pick_node(inventory, args.node).name if args.node else None
-    lab = Lab(inventory, repos, github, args.apps_dir, args.alerts_url, here=here, timeout=args.timeout)
+    lab = Lab(inventory, repos, github, args.apps_dir, args.alerts_url, here=here, timeout=args.timeout,
+              github_interval=max(args.github_interval, 0))
     return lab, [token] if token else []
 
 

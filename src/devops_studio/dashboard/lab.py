@@ -36,6 +36,7 @@ class Lab:
     here: str | None = None  # --node: the node this dashboard runs on
     timeout: float = 5.0
     reach_timeout: float = 2.0
+    github_interval: float = 0.0  # GitHub sources are asked again at most this often (seconds)
 
     @property
     def apps(self) -> tuple[str, ...]:
@@ -123,15 +124,16 @@ def app_sources(lab: Lab, app: str) -> list[Source]:
 def repo_sources(lab: Lab) -> list[Source]:
     sources = []
     if lab.repos:
-        sources.append(Source("fleet", partial(readers.fleet, lab.repos, lab.github), lab.timeout * 6))
+        fleet_age = lab.github_interval if lab.github is not None else 0.0
+        sources.append(Source("fleet", partial(readers.fleet, lab.repos, lab.github), lab.timeout * 6, fleet_age))
     if lab.github is not None:
         for ref in lab.repos:
             slug = lab.repo_slug(ref)
             if slug:
-                sources.append(Source(f"ci:{ref.name}", partial(readers.ci_state, lab.github, slug), lab.timeout * 2))
-                sources.append(
-                    Source(f"review:{ref.name}", partial(readers.last_review, lab.github, slug), lab.timeout * 3)
-                )
+                ci = partial(readers.ci_state, lab.github, slug)
+                review = partial(readers.last_review, lab.github, slug)
+                sources.append(Source(f"ci:{ref.name}", ci, lab.timeout * 2, lab.github_interval))
+                sources.append(Source(f"review:{ref.name}", review, lab.timeout * 3, lab.github_interval))
     return sources
 
 

@@ -10,6 +10,7 @@ so a hanging machine never piles up threads or delays the others.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +28,9 @@ class Source:
     key: str  # e.g. "ollama:selene"; unique on one dashboard
     read: Callable[[], Any]
     timeout: float = DEFAULT_TIMEOUT
+    # Asked again only this many seconds after its last answer (0: at every refresh). GitHub sources
+    # use it: 30 repos asked every 30 s would spend GitHub's 5,000 requests an hour in minutes.
+    min_age: float = 0.0
 
 
 def reason_of(error: BaseException) -> str:
@@ -54,7 +58,12 @@ class Collector:
         """Start every source that is not running; the returned supervisors end by each one's timeout."""
         supervisors = []
         with self._lock:
-            due = [s for key, s in self.sources.items() if key not in self._running]
+            now = utcnow()
+            due = [
+                s
+                for key, s in self.sources.items()
+                if key not in self._running and not self._fresh(self._facts.get(key), s.min_age, now)
+            ]
             self._running.update(s.key for s in due)
         for source in due:
             supervisor = threading.Thread(
@@ -63,6 +72,13 @@ class Collector:
             supervisor.start()
             supervisors.append(supervisor)
         return supervisors
+
+    @staticmethod
+    def _fresh(fact: Fact | None, min_age: float, now: dt.datetime) -> bool:
+        """An answer younger than `min_age` (a source that failed is asked again at once)."""
+        if not min_age or fact is None or not fact.answered or fact.measured_at is None:
+            return False
+        return (now - fact.measured_at).total_seconds() < min_age
 
     def collect(self) -> Snapshot:
         """Refresh and wait for every source (or its timeout): the snapshot an export writes."""
