@@ -204,7 +204,7 @@ the main process (KillMode=process/mixed) or the whole session (control-group), 
 TimeoutStopSec (capped at 40 s here) for the main process to exit, then SIGKILLs the main process
 (process) or every process left in the session (mixed/control-group), as systemd.kill(5) describes.
 """
-import json, os, signal, subprocess, sys, pwd, time
+import json, os, shlex, signal, subprocess, sys, pwd, time
 from pathlib import Path
 
 SETTINGS = json.loads(Path(__file__).with_suffix(".json").read_text())
@@ -253,10 +253,13 @@ def signal_all(pids, sig):
 
 def start(name):
     unit = unit_file(name)
-    user = pwd.getpwnam(unit["User"])
+    # DynamicUser=yes: systemd makes a transient unprivileged user; nobody stands in for it.
+    user = pwd.getpwnam("nobody" if unit.get("DynamicUser") == "yes" else unit["User"])
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": user.pw_dir, "USER": user.pw_name}
     log = (RECORD / f"{name}.log").open("ab")
-    main = subprocess.Popen([unit["ExecStart"]], cwd=unit["WorkingDirectory"], env=env, user=user.pw_uid,
+    # ExecStart is split on whitespace with shell-like quoting, as systemd.service(5) says.
+    main = subprocess.Popen(shlex.split(unit["ExecStart"]), cwd=unit.get("WorkingDirectory", "/"), env=env,
+                            user=user.pw_uid,
                             group=user.pw_gid, extra_groups=[], stdin=subprocess.DEVNULL, stdout=log,
                             stderr=log, start_new_session=True)
     state[name] = main.pid

@@ -65,6 +65,9 @@ def snapshot(home: Path) -> dict[str, object]:
                 "apps folder",
                 "sudo rule",
                 "certbot renewal",
+                "metrics exporter",
+                "127.0.0.1:9100",
+                "docker metrics",
             ],
         ),
         (
@@ -76,10 +79,17 @@ def snapshot(home: Path) -> dict[str, object]:
                 "profile llm-dev-deep",
             ],
         ),
-        ("selene", ["runner config", "model olmo-3", "review policy", "playwright"]),
+        ("selene", ["runner config", "model olmo-3", "review policy", "playwright", "listening on :9100"]),
         (
             "windows",
-            ["runner (windows service)", "model gpt-oss:120b", "GPU's 12 GB", "profile llm-dev-deep", "config.cmd"],
+            [
+                "runner (windows service)",
+                "model gpt-oss:120b",
+                "GPU's 12 GB",
+                "profile llm-dev-deep",
+                "config.cmd",
+                "windows_exporter",
+            ],
         ),
     ],
 )

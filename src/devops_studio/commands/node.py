@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from devops_studio.inventory import InventoryError
+from devops_studio.monitoring import config as monitoring_config
 from devops_studio.nodes import cli_support
 from devops_studio.nodes.setup import setup_node
 
@@ -23,6 +25,11 @@ def _setup(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     inventory, node = loaded
+    try:
+        studio = monitoring_config.load_if_present(inventory.path, inventory)
+    except InventoryError as error:
+        cli_support.print_error(cli_support.problems(error))
+        return 1
     console = cli_support.console()
     report = setup_node(
         inventory,
@@ -32,6 +39,7 @@ def _setup(args: argparse.Namespace) -> int:
         github=lambda: cli_support.github_client(inventory),
         ollama_url=args.ollama_url,
         local=cli_support.this_machine(inventory, node),
+        stack_node=studio.monitoring.node if studio else None,
     )
     report.render(console)
     return 1 if report.failed else 0

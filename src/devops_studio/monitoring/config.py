@@ -299,14 +299,22 @@ def parse_section(section: Any, inventory: Inventory, file: str, line_of_section
 
 def load(path: str | Path) -> Studio:
     """The inventory at `path` with its `monitoring:` section; InventoryError when either is wrong."""
-    inventory = load_inventory(path)
+    studio = load_if_present(path)
+    if studio is None:
+        raise InventoryError(
+            [Problem(str(path), 0, SECTION, "is missing; add a monitoring: section (see examples/studio.yml)")]
+        )
+    return studio
+
+
+def load_if_present(path: str | Path, inventory: Inventory | None = None) -> Studio | None:
+    """As load(), or None when the file has no `monitoring:` section (`node setup` installs no exporter)."""
+    inventory = inventory or load_inventory(path)
     try:
         data = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8"))
     except (OSError, YAMLError) as error:  # load_inventory read it a moment ago
         raise InventoryError([Problem(str(path), 0, "", f"cannot read the file: {error}")]) from None
     if SECTION not in data or data[SECTION] is None:
-        raise InventoryError(
-            [Problem(str(path), 0, SECTION, "is missing; add a monitoring: section (see examples/studio.yml)")]
-        )
+        return None
     line = data.lc.key(SECTION)[0] + 1
     return Studio(inventory, parse_section(data[SECTION], inventory, str(path), line))

@@ -39,15 +39,19 @@ def add_inventory_args(
         )
 
 
+def problems(error: InventoryError) -> UsageError:
+    count = len(error.problems)
+    return UsageError(
+        f"{count} problem{'s' if count > 1 else ''} in the inventory; fix and run again:\n"
+        + "\n".join(f"  {p}" for p in error.problems)
+    )
+
+
 def load(args: argparse.Namespace) -> Inventory:
     try:
         return load_inventory(find_inventory(getattr(args, "inventory", None)))
     except InventoryError as error:
-        count = len(error.problems)
-        raise UsageError(
-            f"{count} problem{'s' if count > 1 else ''} in the inventory; fix and run again:\n"
-            + "\n".join(f"  {p}" for p in error.problems)
-        ) from None
+        raise problems(error) from None
 
 
 def pick_node(inventory: Inventory, name: str | None) -> Node:

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from devops_studio.github_api import GitHub, GitHubError
 from devops_studio.inventory import Inventory, Node
-from devops_studio.nodes import production
+from devops_studio.nodes import docker_metrics, exporter, production
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, SKIPPED, Report
 from devops_studio.ollama import setup as ollama_setup
 from devops_studio.ollama.client import Ollama, OllamaError, elsewhere_problem, resolve_url
@@ -58,6 +58,7 @@ def setup_node(
     github: Callable[[], GitHub],
     ollama_url: str | None = None,
     local: bool = True,
+    stack_node: str | None = None,
 ) -> Report:
     report = Report(f"node setup: {node.name}" + (" (dry run: nothing changed)" if dry_run else ""))
     if node.has("production"):
@@ -97,6 +98,13 @@ def setup_node(
                 report.add("ollama", FAILED, str(error))
     if node.has("review"):
         ensure_playwright(node, report, dry_run)
+    if stack_node is not None:
+        if dry_run or local or node.os == "windows":
+            exporter.ensure_exporter(node, stack_node, report, dry_run)
+        else:
+            report.add(exporter.STEP, FAILED, f"{node.name} is another machine; run `node setup` on {node.name} itself")
+        if node.name == stack_node and node.has("production"):
+            docker_metrics.ensure_metrics_address(report, dry_run)
     if not report.outcomes:
         report.add("roles", DONE, "nothing to set up for roles " + ", ".join(node.roles))
     return report

@@ -11,18 +11,14 @@ temporary folder, and only a verified, fully unpacked release is renamed into ve
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
-import tarfile
 import tempfile
-import urllib.error
-import urllib.request
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from devops_studio.downloads import DownloadError, download, unpack
 from devops_studio.github_api import GitHub, GitHubError
 
 GITHUB_OS = {"linux": "linux", "macos": "osx", "windows": "win"}
@@ -84,38 +80,6 @@ def installed_versions(directory: Path) -> list[str]:
     )
 
 
-def _download(url: str, target: Path, token: str | None = None) -> str:
-    digest = hashlib.sha256()
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as resp, target.open("wb") as out:
-            while chunk := resp.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-    except (urllib.error.URLError, OSError) as error:
-        raise PackageError(f"downloading {url} failed: {getattr(error, 'reason', error)}") from None
-    return digest.hexdigest()
-
-
-def _unpack(archive: Path, target: Path) -> None:
-    if archive.name.endswith(".zip"):
-        with zipfile.ZipFile(archive) as zipped:
-            for member in zipped.namelist():
-                resolved = (target / member).resolve()
-                if not resolved.is_relative_to(target.resolve()):
-                    raise PackageError(f"the archive holds a path outside its folder: {member}")
-            zipped.extractall(target)
-        return
-    with tarfile.open(archive, "r:gz") as tar:
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(target, filter="data")
-        else:  # pragma: no cover - Python < 3.11.4
-            for member in tar.getmembers():
-                if member.name.startswith("/") or ".." in Path(member.name).parts:
-                    raise PackageError(f"the archive holds a path outside its folder: {member.name}")
-            tar.extractall(target)
-
-
 def ensure_package(
     directory: Path, asset: Asset, *, owner_uid: int | None = None, owner_gid: int | None = None
 ) -> tuple[Path, bool]:
@@ -133,14 +97,20 @@ def ensure_package(
     partial = Path(partial_name)
     staging = Path(tempfile.mkdtemp(prefix=f".unpack-{version}-", dir=versions))
     try:
-        digest = _download(asset.download_url, partial, asset.temp_download_token)
+        try:
+            digest = download(asset.download_url, partial, asset.temp_download_token)
+        except DownloadError as error:
+            raise PackageError(str(error)) from None
         if digest != asset.sha256:
             raise PackageError(
                 f"{asset.filename}: SHA-256 mismatch (GitHub publishes {asset.sha256}, the download "
                 f"is {digest}); refusing to install it. Retry later; if it persists, the download "
                 "was tampered with on the way"
             )
-        _unpack(partial, staging)
+        try:
+            unpack(partial, staging)
+        except DownloadError as error:
+            raise PackageError(str(error)) from None
         if owner_uid is not None:
             for root, dirs, files in os.walk(staging):
                 for name in dirs + files:
