@@ -1,14 +1,13 @@
 """A small monitoring lab on loopback for the end-to-end tests: the real Prometheus, Alertmanager,
-blackbox and node exporters from Debian's packages, the rendered facts exporter, an HTTPS site whose
-certificate can be swapped, a stand-in for GitHub's runner list and Ollama, and a webhook receiver
-standing in for the notification services."""
+blackbox and node exporters from Debian's packages, the rendered facts exporter, a rendered app's real
+container behind a real nginx whose certificate can be swapped, a stand-in for GitHub's runner list and
+Ollama, and a webhook receiver standing in for the notification services."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import socket
-import ssl
 import threading
 import time
 import urllib.parse
@@ -18,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.certificates import self_signed
+from tests.deploy import harness
+from tests.e2e.stack import ComposedApp
 
 
 def free_port() -> int:
@@ -46,43 +47,60 @@ class _Quiet(BaseHTTPRequestHandler):
 
 
 class Site:
-    """The app: /healthz and /metrics over HTTPS on a fixed port; stop() and start(cert) at will."""
+    """The app: a rendered Python app's own container (its real /healthz and /metrics) behind a private
+    nginx that terminates TLS on a fixed loopback port, as the host nginx does on the production box.
 
-    def __init__(self, port: int):
+    stop() stops the container, so nginx answers 502 as it would for a crashed app; start(cert) starts
+    it again and waits for Docker to call it healthy; use_certificate(cert) reloads nginx with another
+    certificate."""
+
+    def __init__(self, tmp: Path, port: int):
         self.port = port
-        self.server: ThreadingHTTPServer | None = None
-        self.requests = 0
+        repo = harness.render_app(tmp / "site-app", app_name="monitored-app", stack="python", proxy="none")
+        self.app = ComposedApp(name="monitored-app", stack="python", repo=repo, port=harness.free_port())
+        self.nginx = harness.Nginx(tmp / "site-nginx")
+        self.nginx_running = False
+
+    def _serve(self, cert: tuple[Path, Path]) -> None:
+        self.nginx.sites.mkdir(parents=True, exist_ok=True)
+        (self.nginx.sites / "site.conf").write_text(
+            f"""server {{
+    listen 127.0.0.1:{self.port} ssl;
+    ssl_certificate {cert[0]};
+    ssl_certificate_key {cert[1]};
+    location / {{
+        proxy_pass http://127.0.0.1:{self.app.port};
+        proxy_set_header Host $host;
+    }}
+}}
+"""
+        )
+        if self.nginx_running:
+            self.nginx.reload()
+        else:
+            self.nginx.start()
+            self.nginx_running = True
+
+    def build(self, cert: tuple[Path, Path]) -> None:
+        """Build the image, start the container healthy and serve it with `cert`."""
+        self.app.compose("down", "--volumes", "--remove-orphans", timeout=300)  # a killed run's leftovers
+        self.app.up()
+        self._serve(cert)
 
     def start(self, cert: tuple[Path, Path]) -> None:
-        site = self
-
-        class Handler(_Quiet):
-            def do_GET(self):  # noqa: N802
-                site.requests += 1
-                if self.path == "/healthz":
-                    self.answer(200, '{"status": "ok", "version": "v1"}')
-                elif self.path == "/metrics":
-                    text = (
-                        "# TYPE http_requests_total counter\n"
-                        f'http_requests_total{{code="200"}} {site.requests}\n'
-                        'http_requests_total{code="500"} 0\n'
-                    )
-                    self.answer(200, text, "text/plain; version=0.0.4")
-                else:
-                    self.answer(404, "{}")
-
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(cert[0]), str(cert[1]))
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self.server = server
+        self.app.compose("up", "-d", "--wait", "--wait-timeout", "120")
+        self._serve(cert)
 
     def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        self.app.compose("stop")
+
+    def use_certificate(self, cert: tuple[Path, Path]) -> None:
+        self._serve(cert)
+
+    def close(self) -> None:
+        if self.nginx_running:
+            self.nginx.stop()
+        self.app.down()
 
 
 class Services:

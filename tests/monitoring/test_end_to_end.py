@@ -1,5 +1,6 @@
 """End to end on loopback: the real Prometheus, Alertmanager, blackbox and node exporters (Debian's
-packages) run what `monitoring render` generates, with short intervals. An alert must reach the
+packages) run what `monitoring render` generates, with short intervals, against a rendered app's real
+container behind a real nginx (the site that goes down is that container stopping). An alert must reach the
 webhook receiver within the rule's `for` plus one evaluation interval (plus one scrape, which is when
 the change is first seen, and a delivery margin), and its resolve must follow.
 
@@ -64,7 +65,7 @@ class Lab:
     def __init__(self, tmp: Path):
         self.tmp = tmp
         self.procs: list[subprocess.Popen] = []
-        self.site = lab.Site(lab.free_port())
+        self.site = lab.Site(tmp, lab.free_port())
         self.good_cert = lab.certificate(tmp / "cert-good", days=60)
         self.short_cert = lab.certificate(tmp / "cert-short", days=2)
         self.services = lab.Services("chronos-lab", "todo-auth-app")
@@ -129,8 +130,7 @@ class Lab:
 
     def use_certificate(self, cert) -> None:
         """Serve `cert` from now on (the blackbox exporter trusts either: both are in its CA file)."""
-        self.site.stop()
-        self.site.start(cert)
+        self.site.use_certificate(cert)
 
     def spawn(self, argv: list[str], name: str) -> None:
         log = (self.tmp / f"{name}.log").open("w")
@@ -143,7 +143,7 @@ class Lab:
         for relative in ("blackbox/blackbox.yml", "prometheus/prometheus.yml"):
             path = self.out / relative
             path.write_text(path.read_text().replace(str(self.good_cert[0]), str(bundle)))
-        self.site.start(self.good_cert)
+        self.site.build(self.good_cert)
         e = self.endpoints
         self.spawn(
             [
@@ -196,7 +196,7 @@ class Lab:
             lab.wait_http(f"http://{address}{path}", timeout=60)
 
     def stop(self) -> None:
-        self.site.stop()
+        self.site.close()
         for proc in self.procs:
             proc.terminate()
         for proc in self.procs:

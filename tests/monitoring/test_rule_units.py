@@ -52,16 +52,16 @@ CASES: dict[str, tuple[Case, Case]] = {
     "SiteErrorRatio": (
         Case(
             (
-                (f'http_requests_total{{{REQ},code="500"}}', "0+30x20"),
-                (f'http_requests_total{{{REQ},code="200"}}', "0+30x20"),
+                (f'http_requests_total{{{REQ},status="500"}}', "0+30x20"),
+                (f'http_requests_total{{{REQ},status="200"}}', "0+30x20"),
             ),
             "16m",
             {"app": "todo-auth-app"},
         ),
         Case(
             (
-                (f'http_requests_total{{{REQ},code="500"}}', "0+0x20"),
-                (f'http_requests_total{{{REQ},code="200"}}', "0+30x20"),
+                (f'http_requests_total{{{REQ},status="500"}}', "0+0x20"),
+                (f'http_requests_total{{{REQ},status="200"}}', "0+30x20"),
             ),
             "16m",
             None,

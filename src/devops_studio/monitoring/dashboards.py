@@ -26,6 +26,13 @@ SITES: tuple[Panel, ...] = (
     ("/healthz answer time", 'probe_duration_seconds{job="site"}', "{{app}}", "s", "series"),
     ("Certificate days left", '(probe_ssl_earliest_cert_expiry{job="site"} - time()) / 86400', "{{app}}", "d", "stat"),
     ("Requests per second", 'sum by (app) (rate(http_requests_total{job="app"}[5m]))', "{{app}}", "reqps", "series"),
+    (
+        "Request time, 95th percentile",
+        'histogram_quantile(0.95, sum by (app, le) (rate(http_request_duration_seconds_bucket{job="app"}[5m])))',
+        "{{app}}",
+        "s",
+        "series",
+    ),
     ("Scrape targets up", "up", "{{job}} {{instance}}", "none", "series"),
 )
 MACHINES: tuple[Panel, ...] = (

@@ -48,7 +48,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "SiteErrorRatio",
-        'sum by (app) (rate(http_requests_total{job="app",code=~"5.."}[5m]))'
+        'sum by (app) (rate(http_requests_total{job="app",status=~"5.."}[5m]))'
         ' / sum by (app) (rate(http_requests_total{job="app"}[5m])) > 0.05',
         "10m",
         "page",
