@@ -439,13 +439,13 @@ def _client_context() -> ssl.SSLContext:
     return ctx
 
 
-def https_get(port: int, host: str, path: str = "/", timeout: float = 5) -> tuple[int, str]:
+def https_get(port: int, host: str, path: str = "/", timeout: float = 5, source: str | None = None) -> tuple[int, str]:
+    """GET over TLS from 127.0.0.1, or from `source` (another loopback address) when given."""
     conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=_client_context())
     conn._tunnel_host = None
     try:
-        conn.sock = _client_context().wrap_socket(
-            socket.create_connection(("127.0.0.1", port), timeout), server_hostname=host
-        )
+        raw = socket.create_connection(("127.0.0.1", port), timeout, source_address=(source, 0) if source else None)
+        conn.sock = _client_context().wrap_socket(raw, server_hostname=host)
         conn.request("GET", path, headers={"Host": host})
         resp = conn.getresponse()
         return resp.status, resp.read().decode(errors="replace")

@@ -69,6 +69,9 @@ def test_compose_nginx_switches_through_the_proxy_container_with_zero_failures(n
         proc = app.run_deploy(nginx, "deploy", "--ref", "cn1")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert app.version() == "cn1"
+        # Through Docker's published port the container sees the bridge's address: the stack may scrape.
+        status, body = app.get("/metrics")
+        assert status == 200 and "http_requests_total" in body, body
         proxy = app.containers("proxy")
         assert len(proxy) == 1
         started = harness.sh(["docker", "inspect", "-f", "{{.State.StartedAt}}", proxy[0]]).stdout

@@ -60,6 +60,17 @@ def test_first_deploy_python_is_served_over_https_with_a_pebble_certificate(pyth
     assert _running_colours(python_app) == ["blue:running"]
 
 
+def test_metrics_answer_the_box_and_refuse_a_stranger(python_app):
+    status, body = python_app.get("/metrics")
+    assert status == 200, body
+    assert 'http_requests_total{method="GET",route="/healthz",status="200"}' in body
+    # 127.0.0.2 is loopback too, but no address the block allows: it stands in for the internet.
+    stranger = {"port": python_app.https_port, "host": python_app.domain, "source": "127.0.0.2"}
+    status, body = harness.https_get(path="/metrics", **stranger)
+    assert status == 403, body
+    assert harness.https_get(path="/healthz", **stranger)[0] == 200
+
+
 def test_second_deploy_under_load_has_zero_failed_requests(python_app, nginx):
     harness.bump_version(python_app, "v2")
     # A one-off migration runs in the new release before the switch.

@@ -93,6 +93,9 @@ def test_the_compose_file_pins_images_names_volumes_checks_health_and_stays_on_l
         in (spec["services"]["alertmanager"]["volumes"])
     )
     assert spec["services"]["facts"]["environment"] == {"GH_TOKEN": "${GH_TOKEN:-}"}
+    # Apps' /metrics answer only from loopback and private addresses: Prometheus reaches them by name
+    # on this box's loopback. some-api has metrics: false and is not scraped at all.
+    assert spec["services"]["prometheus"]["extra_hosts"] == ["todo.example.com:127.0.0.1"]
 
 
 def test_dashboards_are_generated_and_provisioned(rendered):

@@ -68,6 +68,7 @@ def compose_config(studio: Studio, endpoints: Endpoints | None = None) -> dict:
             if s and s.env
         }
     )
+    scrape_hosts = [f"{app.domain}:127.0.0.1" for app in mon.apps if app.metrics]
     services = {
         "prometheus": _hardened(
             {
@@ -81,6 +82,9 @@ def compose_config(studio: Studio, endpoints: Endpoints | None = None) -> dict:
                 "volumes": ["./prometheus:/etc/prometheus:ro", "prometheus-data:/prometheus"],
                 "healthcheck": _wget(f"http://{endpoints.prometheus}/-/ready"),
                 "depends_on": ["alertmanager", "blackbox"],
+                # Each app's /metrics answers only from loopback and private addresses (the rendered
+                # nginx block): Prometheus reaches the apps' nginx on this box's loopback, by name.
+                **({"extra_hosts": scrape_hosts} if scrape_hosts else {}),
             }
         ),
         "alertmanager": _hardened(
