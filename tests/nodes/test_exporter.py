@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tarfile
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -125,6 +126,23 @@ def test_the_exporter_is_installed_verified_started_and_then_left_alone(lab):
     exporter.ensure_exporter(node, "chronos", second, dry_run=False)
     assert [o.status for o in second.outcomes] == [DONE], second.outcomes
     assert len(systemctl_calls(record)) == calls_before, "a second run changes nothing"
+
+
+@needs_root
+def test_a_staging_folder_a_killed_run_left_is_cleared_and_a_young_one_kept(lab):
+    node, root, _, tmp_path, _ = lab
+    release(root, node)
+    prefix = tmp_path / "prefix"
+    old, young = prefix / ".unpack-1.9.1-killed", prefix / ".unpack-1.9.1-running"
+    for folder in (old, young):
+        folder.mkdir(parents=True)
+        (folder / "node_exporter-1.9.1.linux-amd64.tar.gz").write_bytes(b"half a download")
+    hours_ago = time.time() - 2 * exporter.STALE_STAGING_SECONDS
+    os.utime(old, (hours_ago, hours_ago))
+    report = Report("after a kill")
+    exporter.ensure_exporter(node, "chronos", report, dry_run=False)
+    assert [o.status for o in report.outcomes] == [CHANGED], report.outcomes
+    assert sorted(p.name for p in prefix.iterdir()) == [young.name, exporter.NODE_EXPORTER_VERSION]
 
 
 @needs_root

@@ -28,7 +28,7 @@ def _setup(args: argparse.Namespace) -> int:
     try:
         studio = monitoring_config.load_if_present(inventory.path, inventory)
     except InventoryError as error:
-        cli_support.print_error(cli_support.problems(error))
+        cli_support.print_error(cli_support.inventory_usage_error(error))
         return 1
     console = cli_support.console()
     report = setup_node(

@@ -39,7 +39,8 @@ def add_inventory_args(
         )
 
 
-def problems(error: InventoryError) -> UsageError:
+def inventory_usage_error(error: InventoryError) -> UsageError:
+    """The inventory's problems, one per line, as the error a command prints."""
     count = len(error.problems)
     return UsageError(
         f"{count} problem{'s' if count > 1 else ''} in the inventory; fix and run again:\n"
@@ -51,7 +52,7 @@ def load(args: argparse.Namespace) -> Inventory:
     try:
         return load_inventory(find_inventory(getattr(args, "inventory", None)))
     except InventoryError as error:
-        raise problems(error) from None
+        raise inventory_usage_error(error) from None
 
 
 def pick_node(inventory: Inventory, name: str | None) -> Node:

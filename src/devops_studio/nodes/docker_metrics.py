@@ -55,11 +55,15 @@ def ensure_metrics_address(report: Report, dry_run: bool, address: str = Endpoin
     settings[KEY] = address
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, staging = tempfile.mkstemp(prefix=".daemon.json.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(settings, out, indent=2)
-        out.write("\n")
-    os.chmod(staging, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-    os.replace(staging, path)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(settings, out, indent=2)
+            out.write("\n")
+        os.chmod(staging, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(staging, path)  # dockerd reads the old file or the new one, never half of one
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
     report.add(
         STEP,
         CHANGED,

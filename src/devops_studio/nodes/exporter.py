@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import plistlib
 import shutil
-import subprocess
 import tempfile
 import time
 import urllib.error
@@ -31,6 +30,10 @@ from pathlib import Path
 
 from devops_studio.downloads import DownloadError, download, fetch_text, unpack
 from devops_studio.inventory import Node
+from devops_studio.monitoring.targets import NODE_EXPORTER_PORT as PORT
+from devops_studio.monitoring.targets import WINDOWS_EXPORTER_PORT as WINDOWS_PORT
+from devops_studio.nodes import systemd
+from devops_studio.nodes.process import run
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, SKIPPED, Report
 from devops_studio.runner.service import powershell_quote
 
@@ -38,11 +41,10 @@ NODE_EXPORTER_VERSION = "1.9.1"
 WINDOWS_EXPORTER_VERSION = "0.31.3"
 RELEASES = "https://github.com/prometheus/node_exporter/releases/download"
 WINDOWS_RELEASE_API = "repos/prometheus-community/windows_exporter/releases/tags"
-PORT = 9100
-WINDOWS_PORT = 9182
 UNIT = "devops-studio-node-exporter.service"
 LAUNCHD_LABEL = "io.devops-studio.node-exporter"
-GO_ARCH = {"x64": "amd64", "arm64": "arm64", "arm": "armv7"}
+GO_ARCH = {"x64": "amd64", "arm64": "arm64"}  # the inventory's architectures, as Go's releases name them
+STALE_STAGING_SECONDS = 3600  # a staging folder this old was left by a killed run
 STEP = "metrics exporter"
 
 
@@ -51,9 +53,7 @@ class Placement:
     """Where this node's exporter lives and listens; the environment moves it for the tests."""
 
     prefix: Path
-    systemd_dir: Path
     launchd_dir: Path
-    systemctl: str
     listen: str
     releases: str
 
@@ -62,9 +62,7 @@ class Placement:
         default = f"127.0.0.1:{PORT}" if node.name == stack_node else f":{PORT}"
         return cls(
             prefix=Path(os.environ.get("DEVOPS_STUDIO_EXPORTER_PREFIX", "/usr/local/lib/devops-studio/node-exporter")),
-            systemd_dir=Path(os.environ.get("DEVOPS_STUDIO_SYSTEMD_DIR", "/etc/systemd/system")),
             launchd_dir=Path(os.environ.get("DEVOPS_STUDIO_LAUNCHD_DIR", "/Library/LaunchDaemons")),
-            systemctl=os.environ.get("DEVOPS_STUDIO_SYSTEMCTL", "systemctl"),
             listen=os.environ.get("DEVOPS_STUDIO_EXPORTER_LISTEN", default),
             releases=os.environ.get("DEVOPS_STUDIO_EXPORTER_RELEASES", RELEASES).rstrip("/"),
         )
@@ -76,6 +74,15 @@ class Placement:
 
     def binary(self, version: str = NODE_EXPORTER_VERSION) -> Path:
         return self.prefix / version / "node_exporter"
+
+    def service_file(self, node: Node) -> Path:
+        return systemd.unit_dir() / UNIT if node.os == "linux" else self.launchd_dir / f"{LAUNCHD_LABEL}.plist"
+
+    def service_text(self, node: Node) -> bytes:
+        """What the service file must say for this node: the systemd unit or the launchd plist."""
+        if node.os == "linux":
+            return systemd_unit(self.binary(), self.listen).encode()
+        return launchd_plist(self.binary(), self.listen)
 
 
 def archive_name(node: Node, version: str = NODE_EXPORTER_VERSION) -> str:
@@ -175,6 +182,7 @@ def install_release(node: Node, place: Placement, version: str = NODE_EXPORTER_V
         return False
     name = archive_name(node, version)
     place.prefix.mkdir(parents=True, exist_ok=True)
+    _prune_stale_staging(place.prefix)
     staging = Path(tempfile.mkdtemp(prefix=f".unpack-{version}-", dir=place.prefix))
     try:
         archive = staging / name
@@ -200,12 +208,11 @@ def install_release(node: Node, place: Placement, version: str = NODE_EXPORTER_V
     return True
 
 
-def _run(argv: list[str]) -> tuple[int, str]:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
-    except FileNotFoundError:
-        return 127, f"{argv[0]}: not found"
-    return done.returncode, (done.stdout + done.stderr).strip()
+def _prune_stale_staging(prefix: Path) -> None:
+    """Staging folders a killed run left behind (a younger one may belong to a run going on now)."""
+    for leftover in prefix.glob(".unpack-*"):
+        if leftover.is_dir() and time.time() - leftover.stat().st_mtime > STALE_STAGING_SECONDS:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _wait_answering(url: str, seconds: float = 15) -> bool:
@@ -217,39 +224,29 @@ def _wait_answering(url: str, seconds: float = 15) -> bool:
     return False
 
 
-def _service_linux(place: Placement, text: str) -> str | None:
-    """Write the unit when it differs and (re)start it; returns a problem or None."""
-    path = place.systemd_dir / UNIT
-    changed = not path.exists() or path.read_text() != text
-    if changed:
-        place.systemd_dir.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f".{UNIT}.new")
-        staging.write_text(text)
-        staging.replace(path)
-        if shutil.which("systemd-analyze"):
-            code, out = _run(["systemd-analyze", "verify", str(path)])
-            if code != 0:
-                return f"systemd-analyze verify {path}: {out[-300:]}"
-    steps = [["daemon-reload"], ["enable", UNIT], ["restart" if changed else "start", UNIT]]
-    for args in steps:
-        code, out = _run([place.systemctl, *args])
+def _service_linux(text: str) -> str | None:
+    """Install the unit when it differs and (re)start it; returns a problem or None."""
+    written, problem = systemd.install_units(systemd.unit_dir(), {UNIT: text})
+    if problem:
+        return problem
+    for args in (["daemon-reload"], ["enable", UNIT], ["restart" if written else "start", UNIT]):
+        code, out = run([*systemd.systemctl(), *args], timeout=120)
         if code != 0:
             return f"systemctl {' '.join(args)}: {out[-300:]}"
     return None
 
 
-def _service_macos(place: Placement, data: bytes) -> str | None:
-    path = place.launchd_dir / f"{LAUNCHD_LABEL}.plist"
+def _service_macos(path: Path, data: bytes) -> str | None:
     if path.exists() and path.read_bytes() == data:
         commands = [["launchctl", "kickstart", f"system/{LAUNCHD_LABEL}"]]
     else:
-        place.launchd_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         path.chmod(0o644)
-        _run(["launchctl", "bootout", f"system/{LAUNCHD_LABEL}"])  # not loaded yet: nothing to stop
+        run(["launchctl", "bootout", f"system/{LAUNCHD_LABEL}"])  # not loaded yet: nothing to stop
         commands = [["launchctl", "bootstrap", "system", str(path)], ["launchctl", "enable", f"system/{LAUNCHD_LABEL}"]]
     for argv in commands:
-        code, out = _run(argv)
+        code, out = run(argv, timeout=120)
         if code != 0:
             return f"{' '.join(argv)}: {out[-300:]}"
     return None
@@ -263,19 +260,16 @@ def ensure_exporter(node: Node, stack_node: str | None, report: Report, dry_run:
         report.add(STEP, PLANNED, "\n".join([head, *windows_plan(node)]))
         return
     place = Placement.for_node(node, stack_node)
-    binary = place.binary()
-    ours = place.systemd_dir / UNIT if node.os == "linux" else place.launchd_dir / f"{LAUNCHD_LABEL}.plist"
+    ours, wanted = place.service_file(node), place.service_text(node)
     up = answering(place.probe_url)
     if up and not ours.exists():
         report.add(STEP, DONE, f"a node exporter already answers at {place.probe_url} (not ours; left as it is)")
         return
-    want = systemd_unit(binary, place.listen) if node.os == "linux" else None
-    plist = launchd_plist(binary, place.listen) if node.os == "macos" else None
-    current = ours.exists() and (ours.read_text() == want if want else ours.read_bytes() == plist)
-    if up and current and binary.is_file():
+    if up and ours.exists() and ours.read_bytes() == wanted and place.binary().is_file():
         report.add(STEP, DONE, f"node_exporter {NODE_EXPORTER_VERSION} answers at {place.probe_url}")
         return
-    summary = f"node_exporter {NODE_EXPORTER_VERSION} as {UNIT if want else LAUNCHD_LABEL}, listening on {place.listen}"
+    service = UNIT if node.os == "linux" else LAUNCHD_LABEL
+    summary = f"node_exporter {NODE_EXPORTER_VERSION} as {service}, listening on {place.listen}"
     if dry_run:
         report.add(STEP, PLANNED, f"install {summary}")
         return
@@ -291,7 +285,7 @@ def ensure_exporter(node: Node, stack_node: str | None, report: Report, dry_run:
     except DownloadError as error:
         report.add(STEP, FAILED, str(error))
         return
-    problem = _service_linux(place, want) if want else _service_macos(place, plist)
+    problem = _service_linux(wanted.decode()) if node.os == "linux" else _service_macos(ours, wanted)
     if problem is None and not _wait_answering(place.probe_url):
         problem = f"the service started but nothing answers at {place.probe_url} within 15 s"
     if problem:

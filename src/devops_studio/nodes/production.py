@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from devops_studio.github_api import env_without_tokens
 from devops_studio.inventory import BackupTarget, Node
+from devops_studio.nodes import systemd
+from devops_studio.nodes.process import run
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, Report
 
 SUDOERS_FILE = "devops-studio-nginx"  # no dot: sudo ignores files in sudoers.d whose name has one
@@ -23,18 +23,6 @@ DOCKER_FIX = (
     "https://download.docker.com/linux/rhel/docker-ce.repo && dnf install -y docker-ce docker-ce-cli "
     "containerd.io docker-compose-plugin && systemctl enable --now docker"
 )
-
-
-def run(argv: list[str], timeout: float = 60) -> tuple[int, str]:
-    try:
-        done = subprocess.run(
-            argv, capture_output=True, text=True, check=False, timeout=timeout, env=env_without_tokens()
-        )
-    except FileNotFoundError:
-        return 127, f"{argv[0]}: not found"
-    except subprocess.TimeoutExpired:
-        return 124, f"{' '.join(argv)} did not answer within {timeout:.0f}s"
-    return done.returncode, (done.stdout + done.stderr).strip()
 
 
 def sudoers_dir() -> Path:
@@ -287,35 +275,27 @@ def backup_service(apps_dir: str, user: str, command: str, repository: str | Non
 
 def ensure_backup_timers(node: Node, report: Report, dry_run: bool, target: BackupTarget | None = None) -> None:
     """systemd timers for the backups and the weekly restore drill of the apps on this node."""
-    directory = Path(os.environ.get("DEVOPS_STUDIO_SYSTEMD_DIR", "/etc/systemd/system"))
+    directory = systemd.unit_dir()
     apps_dir, user = node.apps_dir or "/home/chronos/apps", node.deploy_user or "chronos"
     repository = target.repository() if target else None
     units = dict(BACKUP_UNITS)
     units["devops-studio-backup.service"] = backup_service(apps_dir, user, "backup --kind scheduled", repository)
     units["devops-studio-drill.service"] = backup_service(apps_dir, user, "drill", repository)
-    stale = [
-        name
-        for name, text in units.items()
-        if not (directory / name).exists() or (directory / name).read_text() != text
-    ]
+    stale = systemd.stale_units(directory, units)
     if not stale:
         report.add("backup timers", DONE, "devops-studio-backup.timer (daily), devops-studio-drill.timer (weekly)")
         return
     if dry_run:
         report.add("backup timers", PLANNED, f"write {', '.join(stale)} in {directory}")
         return
-    directory.mkdir(parents=True, exist_ok=True)
-    for name in stale:
-        (directory / name).write_text(units[name])
-    if shutil.which("systemd-analyze"):
-        code, out = run(["systemd-analyze", "verify", *(str(directory / n) for n in units)])
-        if code != 0:
-            report.add("backup timers", FAILED, f"systemd-analyze verify: {out[-300:]}")
-            return
-    if directory == Path("/etc/systemd/system"):
+    written, problem = systemd.install_units(directory, units)
+    if problem:
+        report.add("backup timers", FAILED, problem)
+        return
+    if directory == systemd.SYSTEM_UNIT_DIR:
         code, out = run(["systemctl", "daemon-reload"])
         code2, out2 = run(["systemctl", "enable", "--now", *BACKUP_UNITS])
         if code or code2:
             report.add("backup timers", FAILED, (out + out2)[-300:])
             return
-    report.add("backup timers", CHANGED, f"wrote {', '.join(stale)}; timers enabled")
+    report.add("backup timers", CHANGED, f"wrote {', '.join(written)}; timers enabled")

@@ -29,6 +29,7 @@ from rich.console import Console
 
 from devops_studio.github_api import GitHub, GitHubError, env_without_tokens, server_url
 from devops_studio.inventory import Inventory, Node, RunnerSpec
+from devops_studio.nodes import systemd
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, SKIPPED, Report
 from devops_studio.redact import redact
 from devops_studio.runner import package, service
@@ -59,12 +60,8 @@ class RunnerContext:
     node: Node
     client: GitHub | None  # None in dry runs: they read nothing from GitHub
     console: Console
-    systemd_dir: Path = field(
-        default_factory=lambda: Path(os.environ.get("DEVOPS_STUDIO_SYSTEMD_DIR", "/etc/systemd/system"))
-    )
-    systemctl: list[str] = field(
-        default_factory=lambda: shlex.split(os.environ.get("DEVOPS_STUDIO_SYSTEMCTL", "systemctl"))
-    )
+    systemd_dir: Path = field(default_factory=systemd.unit_dir)
+    systemctl: list[str] = field(default_factory=systemd.systemctl)
     launchd_dir: Path = Path("/Library/LaunchDaemons")
 
     @property
