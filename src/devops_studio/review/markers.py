@@ -13,10 +13,11 @@ SUMMARY_MARKER = "<!-- devops-studio:llm-review:summary -->"
 INLINE_MARKER_PREFIX = "<!-- devops-studio:llm-review:inline"
 # What a summary says, for readers such as the dashboard: written only by us (the sanitiser strips
 # anything like a marker from what the model and the pull request wrote) and trusted only by author.
+_MODEL_NAME = r"[A-Za-z0-9._:/+-]{1,120}"  # what a model name may hold inside the marker
 _RESULT = re.compile(
     r"<!-- devops-studio:llm-review:result outcome=(?P<outcome>reviewed|unavailable) "
     r"findings=(?P<findings>\d{1,6}) commit=(?P<commit>[0-9a-f]{7,40})"
-    r"(?: model=(?P<model>[A-Za-z0-9._:/+-]{1,120}))? -->"
+    rf"(?: model=(?P<model>{_MODEL_NAME}))? -->"
 )
 # Anything that looks like one of our markers, however it is spaced or cased.
 ANY_MARKER = re.compile(r"<!--\s*devops-studio:llm-review[^>]*?-->", re.IGNORECASE)
@@ -29,7 +30,7 @@ def inline_marker(head_sha: str) -> str:
 def result_marker(outcome: str, findings: int, commit: str, model: str = "") -> str:
     """The summary's machine-readable result: `reviewed` with its number of findings, or
     `unavailable` (the model could not review this commit). Empty for values it cannot hold."""
-    shown = f" model={model}" if re.fullmatch(r"[A-Za-z0-9._:/+-]{1,120}", model or "") else ""
+    shown = f" model={model}" if re.fullmatch(_MODEL_NAME, model or "") else ""
     facts = f"outcome={outcome} findings={int(findings)} commit={commit}{shown}"
     marker = f"<!-- devops-studio:llm-review:result {facts} -->"
     return marker if _RESULT.fullmatch(marker) else ""  # a commit that is no hex sha: no result

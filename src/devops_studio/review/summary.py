@@ -50,8 +50,10 @@ def place_findings(results: list[PartResult], changed: ChangedFiles) -> Findings
     return placed
 
 
-def header(text: dict[str, str]) -> list[str]:
-    return [markers.SUMMARY_MARKER, text["title"], "", f"_{text['advisory']}_", ""]
+def header(text: dict[str, str], result: str = "") -> list[str]:
+    """The summary's first lines: our marker, the result marker readers such as the dashboard parse
+    (when there is one), the title and the advisory line."""
+    return [markers.SUMMARY_MARKER, *([result] if result else []), text["title"], "", f"_{text['advisory']}_", ""]
 
 
 def names(paths: list[str], limit: int = 30) -> str:
@@ -65,8 +67,7 @@ def sensitive_lines(text: dict[str, str], changed: ChangedFiles) -> list[str]:
 
 def notice(text: dict[str, str], message: str, changed: ChangedFiles | None, sha: str, model: str = "") -> str:
     lines = [
-        *header(text),
-        markers.result_marker("unavailable", 0, sha, model),
+        *header(text, markers.result_marker("unavailable", 0, sha, model)),
         *(sensitive_lines(text, changed) if changed else []),
         message,
         "",
@@ -96,9 +97,8 @@ class Run:
 
 def body(text: dict[str, str], run: Run) -> str:
     changed = run.changed
-    lines = [*header(text), *sensitive_lines(text, changed)]
-    if run.sha:
-        lines.insert(1, markers.result_marker("reviewed", run.findings, run.sha, run.model))
+    result = markers.result_marker("reviewed", run.findings, run.sha, run.model) if run.sha else ""
+    lines = [*header(text, result), *sensitive_lines(text, changed)]
     lines.append(text["scope"].format(files=len(changed.files), parts=run.parts) if changed.files else text["nothing"])
     if changed.listing_capped:
         lines.append(text["listing_capped"])
