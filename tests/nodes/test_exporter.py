@@ -3,8 +3,8 @@
 GitHub's release downloads cannot be reached here: a loopback server stands in for them, serving an
 archive in node_exporter's release layout (`node_exporter-<version>.<os>-<arch>/node_exporter`) with
 the `sha256sums.txt` every Prometheus release publishes. The program inside is Debian's build of
-node_exporter (tests/infra/monitoring.sh), and the unit runs under the systemctl stand-in of
-runner_kit, so the service really starts and really answers.
+node_exporter (tests/infra/monitoring.sh), and the unit runs under the systemctl stand-in
+(tests/nodes/systemctl_standin.py), so the service really starts and really answers.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pytest
 from devops_studio.inventory import load_inventory
 from devops_studio.nodes import docker_metrics, exporter
 from devops_studio.nodes.report import CHANGED, DONE, FAILED, PLANNED, Report
-from tests.nodes.runner_kit import kill_listeners, systemctl_calls, write_fake_systemctl
+from tests.nodes.systemctl_standin import stop_services, systemctl_calls, write_fake_systemctl
 from tests.nodes.test_node_setup import EXAMPLE, cli, needs_root
 
 DEBIAN_EXPORTER = "/usr/bin/prometheus-node-exporter"
@@ -91,7 +91,7 @@ def lab(tmp_path, served, monkeypatch):
         if folder.is_relative_to("/tmp") and folder != Path("/tmp"):
             folder.chmod(folder.stat().st_mode | 0o001)
     yield node, root, record, tmp_path, listen
-    kill_listeners(record)
+    stop_services(record)
 
 
 def metrics(listen: str) -> str:

@@ -25,10 +25,9 @@ from tests.nodes.runner_kit import (
     calls,
     kill_listeners,
     live_listeners,
-    systemctl_calls,
     world_writable_dir,
-    write_fake_systemctl,
 )
+from tests.nodes.systemctl_standin import systemctl_calls, write_fake_systemctl
 
 PAT = "ghp_personalAccessTokenForTheTests0001"
 RUNNER_USER = "studio-runner"

@@ -19,8 +19,8 @@ from tests.nodes.runner_kit import (
     kill_listeners,
     live_listeners,
     world_writable_dir,
-    write_fake_systemctl,
 )
+from tests.nodes.systemctl_standin import write_fake_systemctl
 
 SPEC = service.ServiceSpec(
     name="actions.runner.lab-app.selene",
