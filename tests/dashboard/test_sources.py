@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -93,3 +94,16 @@ def test_a_source_with_a_minimum_age_is_not_asked_again_until_its_answer_is_that
         collector.collect()
     assert calls == {"github": 1, "local": 3, "failing": 3}  # a failed answer is asked again at once
     assert collector.snapshot().get("github").data == 1
+
+
+def test_an_answer_from_before_the_clock_was_set_back_is_asked_again(monkeypatch):
+    from devops_studio.dashboard import sources
+
+    calls = []
+    collector = Collector([Source("github", lambda: calls.append(1) or len(calls), min_age=300)])
+    start = sources.utcnow()
+    monkeypatch.setattr(sources, "utcnow", lambda: start)
+    collector.collect()
+    monkeypatch.setattr(sources, "utcnow", lambda: start - dt.timedelta(hours=2))  # NTP stepped back
+    collector.collect()
+    assert len(calls) == 2

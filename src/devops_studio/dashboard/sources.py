@@ -75,10 +75,11 @@ class Collector:
 
     @staticmethod
     def _fresh(fact: Fact | None, min_age: float, now: dt.datetime) -> bool:
-        """An answer younger than `min_age` (a source that failed is asked again at once)."""
+        """An answer younger than `min_age` (a source that failed is asked again at once). An answer
+        from the future means the clock was set back: it is asked again, not held for that long."""
         if not min_age or fact is None or not fact.answered or fact.measured_at is None:
             return False
-        return (now - fact.measured_at).total_seconds() < min_age
+        return 0 <= (now - fact.measured_at).total_seconds() < min_age
 
     def collect(self) -> Snapshot:
         """Refresh and wait for every source (or its timeout): the snapshot an export writes."""
