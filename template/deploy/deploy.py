@@ -315,16 +315,15 @@ class Deployer:
                 return labels["studio.deploy.release"]
         return None
 
-    def reconcile(self, state: dict, interrupted: dict | None = None) -> dict | None:
+    def reconcile(self, state: dict, interrupted: dict | None) -> dict | None:
         """Make the journal agree with what runs; returns the live release (None: nothing live).
 
         nginx's upstream file and the running containers are the truth: the live colour is the one
         the file points at, if it runs; if it does not but the other colour does, nginx is pointed
         there. A run that died half-way left a `run` entry: nginx is reloaded so that what it
         serves is what the file says, and the colour that does not serve is removed.
-        `interrupted` is that entry when the caller journalled its own step first."""
-        own = state.pop("run", None)
-        interrupted = interrupted if own and own.get("pid") == os.getpid() else own
+        `interrupted` is that entry, read before this run journalled a step of its own."""
+        state.pop("run", None)
         if interrupted:
             log(
                 f"the previous run (pid {interrupted.get('pid')}) stopped at step "
@@ -768,7 +767,7 @@ def cmd_rollback(args, settings: Settings) -> int:
     check_env(settings, deployer.app, source)
     with app_lock(deployer.app, settings.lock_timeout, not args.no_wait):
         state = deployer.app.load_state()
-        active = deployer.reconcile(state)
+        active = deployer.reconcile(state, state.get("run"))
         candidates = [
             r
             for r in state.get("releases", [])
